@@ -1,0 +1,54 @@
+"""archsearch: neural architecture search for PyTorch.
+
+The top level imports no torch, so torch-free layers (`archsearch.space`, `archsearch.strategy`,
+`archsearch.storage`) stay torch-free; the functions below import `archsearch.nn` when called.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from archsearch.space import Architecture, InvalidArchitectureError, SearchSpace
+
+if TYPE_CHECKING:
+    import torch
+
+__version__ = "0.1.0"
+
+
+def search_space(model: torch.nn.Module) -> SearchSpace:
+    """The search space of a model: each choice's label and options, in model order."""
+    from archsearch.nn.walk import search_space as impl
+
+    return impl(model)
+
+
+def fix(
+    model: torch.nn.Module, arch: Mapping[str, Any], *, inherit_weights: bool = False
+) -> torch.nn.Module:
+    """A new plain PyTorch model running `arch` of `model` (see `archsearch.nn.fix`)."""
+    from archsearch.nn.fix import fix as impl
+
+    return impl(model, arch, inherit_weights=inherit_weights)
+
+
+def apply_fixed_architecture(
+    model: torch.nn.Module, arch: Mapping[str, Any] | str | os.PathLike[str]
+) -> torch.nn.Module:
+    """Fix `model` in place to `arch` (a dict or a JSON file path) and return it (NNI's name)."""
+    from archsearch.nn.fix import apply_fixed_architecture as impl
+
+    return impl(model, arch)
+
+
+__all__ = [
+    "Architecture",
+    "InvalidArchitectureError",
+    "SearchSpace",
+    "__version__",
+    "apply_fixed_architecture",
+    "fix",
+    "search_space",
+]

@@ -1,0 +1,1 @@
+"""The `archsearch` command line: thin shells over the public API."""

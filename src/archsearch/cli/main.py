@@ -1,0 +1,27 @@
+"""Entry point of the `archsearch` command."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from archsearch import __version__
+from archsearch.cli import ss_gen
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and run the chosen subcommand."""
+    parser = argparse.ArgumentParser(prog="archsearch", description="Neural architecture search.")
+    parser.add_argument("--version", action="version", version=f"archsearch {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    ss_gen.add_parser(subparsers)
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""`archsearch ss-gen module:attribute`: write a model's search space as classic JSON."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the `ss-gen` subcommand."""
+    parser = subparsers.add_parser(
+        "ss-gen",
+        help="write the search space JSON of a model",
+        description="Import MODULE:ATTRIBUTE (a model instance, class or factory), build the "
+        "model and write its search space in the classic {label: {_type, _value}} format.",
+    )
+    parser.add_argument("target", metavar="MODULE:ATTRIBUTE")
+    parser.add_argument(
+        "--args",
+        default=None,
+        help="JSON arguments for a class or factory: a list (positional) or an object (keywords)",
+    )
+    parser.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the model and write its space."""
+    from archsearch.nn import search_space
+
+    model = build_model(args.target, json.loads(args.args) if args.args else None)
+    text = json.dumps(search_space(model).to_json(), indent=2)
+    if args.output is None:
+        print(text)
+    else:
+        args.output.write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def build_model(target: str, arguments: Any = None) -> torch.nn.Module:
+    """Import `module:attribute` and return the model it names (called with `arguments`)."""
+    module_name, sep, attribute = target.partition(":")
+    if not sep or not module_name or not attribute:
+        raise SystemExit(f"error: expected MODULE:ATTRIBUTE, got {target!r}")
+    if "" not in sys.path:
+        sys.path.insert(0, "")  # like `python -m`: modules in the current directory import
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SystemExit(f"error: cannot import {module_name!r}: {exc}") from None
+    for part in attribute.split("."):
+        if not hasattr(obj, part):
+            raise SystemExit(f"error: {module_name!r} has no attribute {attribute!r}")
+        obj = getattr(obj, part)
+    if not isinstance(obj, torch.nn.Module):
+        if not callable(obj):
+            raise SystemExit(f"error: {target} is neither a module nor callable")
+        obj = obj(**arguments) if isinstance(arguments, dict) else obj(*(arguments or []))
+    if not isinstance(obj, torch.nn.Module):
+        raise SystemExit(f"error: {target} gave {type(obj).__name__}, not an nn.Module")
+    return obj

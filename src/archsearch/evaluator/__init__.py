@@ -1,0 +1,5 @@
+"""What runs inside a trial: evaluators and the offline datasets they train on."""
+
+from archsearch.evaluator.datasets import Split, archsearch_home, load_digits, load_mnist1d
+
+__all__ = ["Split", "archsearch_home", "load_digits", "load_mnist1d"]

@@ -1,0 +1,121 @@
+"""Mutator: decisions as masks, per step (`sample_search`) and at the end (`sample_final`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from archsearch.mutator.base import BaseMutator
+from archsearch.nn.reduction import reduce_tensors
+from archsearch.space import Architecture, InputChoiceDim, LayerChoiceDim, ValueChoiceDim
+
+if TYPE_CHECKING:
+    from archsearch.nn import InputChoice, LayerChoice, Mutable, Repeat
+
+Mask = torch.Tensor | Sequence[bool] | Sequence[float]
+
+
+class Mutator(BaseMutator):
+    """A mutator whose decision for each label is a mask over that choice's candidates.
+
+    A bool mask selects candidates; a float mask weights them (candidates with weight 0 are not
+    run). Selected outputs are multiplied by their weights and reduced: summed for a LayerChoice,
+    by its reduction for an InputChoice. Subclasses implement `sample_search` (called by `reset`,
+    typically once per training step) and `sample_final` (the exported architecture).
+    """
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__(model)
+        self._cache: dict[str, torch.Tensor] = {}
+
+    def sample_search(self) -> Mapping[str, Mask]:
+        """Masks to use for the next forward passes, label → mask."""
+        raise NotImplementedError
+
+    def sample_final(self) -> Mapping[str, Mask]:
+        """Masks of the final architecture, label → mask."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Apply a new `sample_search()` decision to the model."""
+        self._cache = self.check_masks(self.sample_search())
+
+    def export(self) -> Architecture:
+        """`sample_final()` as a canonical, JSON-able architecture."""
+        masks = self.check_masks(self.sample_final())
+        return self.search_space.validate({k: m.tolist() for k, m in masks.items()})
+
+    def check_masks(self, masks: Mapping[str, Mask]) -> dict[str, torch.Tensor]:
+        """Masks as tensors, with one for every label and each of the right length."""
+        missing = [label for label in self.search_space if label not in masks]
+        unknown = [label for label in masks if label not in self.search_space]
+        if missing or unknown:
+            raise ValueError(
+                f"masks must cover exactly the labels {self.search_space.labels}; "
+                f"missing {missing}, unknown {unknown}"
+            )
+        checked = {}
+        for label, mask in masks.items():
+            tensor = torch.as_tensor(mask)
+            dim = self.search_space[label]
+            expected = len(dim.mask(dim.default()))
+            if tensor.dim() != 1 or len(tensor) != expected:
+                raise ValueError(
+                    f"mask for label {label!r} has shape {tuple(tensor.shape)}; expected "
+                    f"length {expected} ({_candidates(dim)})"
+                )
+            checked[label] = tensor
+        return checked
+
+    def decision(self, mutable: Mutable) -> torch.Tensor:
+        """The current mask of a choice."""
+        try:
+            return self._cache[mutable.label]
+        except KeyError:
+            raise RuntimeError(
+                f"no decision for {mutable.label!r} yet: call mutator.reset() before forward"
+            ) from None
+
+    def on_forward_layer_choice(
+        self, mutable: LayerChoice, *args: Any, **kwargs: Any
+    ) -> tuple[Any, torch.Tensor]:
+        mask = self.decision(mutable)
+        outputs = [mutable[i](*args, **kwargs) for i in _selected(mask)]
+        if not outputs:
+            raise RuntimeError(f"the mask for LayerChoice {mutable.label!r} selects nothing")
+        weighted = _weighted(outputs, mask)
+        return (weighted[0] if len(weighted) == 1 else torch.stack(weighted).sum(0)), mask
+
+    def on_forward_input_choice(
+        self, mutable: InputChoice, tensor_list: list[torch.Tensor]
+    ) -> tuple[Any, torch.Tensor]:
+        mask = self.decision(mutable)
+        chosen = [tensor_list[i] for i in _selected(mask)]
+        return reduce_tensors(_weighted(chosen, mask), mutable.reduction), mask
+
+    def on_forward_repeat(self, mutable: Repeat) -> int:
+        mask = self.decision(mutable)
+        index = int(mask.float().argmax())
+        return mutable.depth_candidates()[index]
+
+
+def _selected(mask: torch.Tensor) -> list[int]:
+    return [int(i) for i in torch.nonzero(mask, as_tuple=True)[0]]
+
+
+def _weighted(outputs: list[Any], mask: torch.Tensor) -> list[Any]:
+    if mask.dtype == torch.bool:
+        return outputs
+    weights = mask[mask != 0]
+    return [w * out for w, out in zip(weights, outputs, strict=True)]
+
+
+def _candidates(dim: Any) -> str:
+    if isinstance(dim, LayerChoiceDim):
+        return f"candidates {list(dim.names)}"
+    if isinstance(dim, InputChoiceDim):
+        return f"inputs {list(dim.names)}"
+    assert isinstance(dim, ValueChoiceDim)
+    return f"values {list(dim.values)}"

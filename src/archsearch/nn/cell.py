@@ -1,0 +1,94 @@
+"""Cell: a DARTS/NASNet-style cell whose nodes each pick operations and inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+
+from archsearch.nn.factory import instantiate
+from archsearch.nn.fixed import cell_inputs, node_sum
+from archsearch.nn.input_choice import InputChoice
+from archsearch.nn.layer_choice import LayerChoice
+
+OpCandidates = Sequence[Any] | Mapping[str, Any]
+
+
+class Cell(torch.nn.Module):
+    """A cell of `num_nodes` nodes after `num_predecessors` inputs (NNI's Cell).
+
+    Each node sums `num_ops_per_node` operations; each operation is a LayerChoice over
+    `op_candidates` applied to one input picked by an InputChoice among the cell inputs and earlier
+    nodes. Candidates are modules (copied per slot) or factories called with
+    `(node_index, op_index, input_index)` (as many as they take; `input_index` is None while the
+    input is still a choice). The output concatenates the nodes along `concat_dim`
+    (`merge_op="all"`), or only nodes no other node uses once fixed (`"loose_end"`).
+    `preprocessor` maps the list of inputs to a list; `postprocessor(output, inputs)` the result.
+    Labels: `{label}/op_{node}_{op}` and `{label}/input_{node}_{op}` with a label, else the
+    attribute paths (`cell.ops.0.0`, `cell.inputs.0.0`).
+    """
+
+    def __init__(
+        self,
+        op_candidates: OpCandidates | Callable[..., Any],
+        num_nodes: int,
+        num_ops_per_node: int = 1,
+        num_predecessors: int = 1,
+        merge_op: str = "all",
+        preprocessor: torch.nn.Module | None = None,
+        postprocessor: torch.nn.Module | None = None,
+        concat_dim: int = 1,
+        *,
+        label: str | None = None,
+    ) -> None:
+        super().__init__()
+        if merge_op not in ("all", "loose_end"):
+            raise ValueError(f"merge_op must be 'all' or 'loose_end', got {merge_op!r}")
+        if num_nodes < 1 or num_ops_per_node < 1 or num_predecessors < 1:
+            raise ValueError("num_nodes, num_ops_per_node and num_predecessors must be >= 1")
+        self.label = label
+        self.num_nodes = num_nodes
+        self.num_ops_per_node = num_ops_per_node
+        self.num_predecessors = num_predecessors
+        self.merge_op = merge_op
+        self.concat_dim = concat_dim
+        self.preprocessor = preprocessor
+        self.postprocessor = postprocessor
+        self.ops = torch.nn.ModuleList()
+        self.inputs = torch.nn.ModuleList()
+        for i in range(num_nodes):
+            self.ops.append(
+                torch.nn.ModuleList(
+                    LayerChoice(_candidates(op_candidates, i, j), label=_sub(label, "op", i, j))
+                    for j in range(num_ops_per_node)
+                )
+            )
+            self.inputs.append(
+                torch.nn.ModuleList(
+                    InputChoice(num_predecessors + i, 1, label=_sub(label, "input", i, j))
+                    for j in range(num_ops_per_node)
+                )
+            )
+
+    def forward(self, *inputs: torch.Tensor | list[torch.Tensor]) -> Any:
+        states = cell_inputs(self.preprocessor, inputs, self.num_predecessors)
+        for node in range(self.num_nodes):
+            ops: torch.nn.ModuleList = self.ops[node]  # type: ignore[assignment]
+            choices: torch.nn.ModuleList = self.inputs[node]  # type: ignore[assignment]
+            states.append(node_sum([op(c(states)) for op, c in zip(ops, choices, strict=True)]))
+        # While inputs are undecided every node may be a loose end, so the search uses all nodes.
+        output = torch.cat(states[self.num_predecessors :], dim=self.concat_dim)
+        return output if self.postprocessor is None else self.postprocessor(output, inputs)
+
+
+def _candidates(op_candidates: Any, node: int, op: int) -> dict[str, torch.nn.Module]:
+    if isinstance(op_candidates, Mapping):
+        return {name: instantiate(c, node, op, None) for name, c in op_candidates.items()}
+    if callable(op_candidates) and not isinstance(op_candidates, torch.nn.Module):
+        op_candidates = op_candidates(node, op, None)
+    return {str(k): instantiate(c, node, op, None) for k, c in enumerate(op_candidates)}
+
+
+def _sub(label: str | None, kind: str, node: int, op: int) -> str | None:
+    return None if label is None else f"{label}/{kind}_{node}_{op}"

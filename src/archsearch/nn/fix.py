@@ -1,0 +1,127 @@
+"""fix(model, arch): the chosen architecture as a plain PyTorch model."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+
+from archsearch.nn.cell import Cell
+from archsearch.nn.choice_args import ChoiceArgs
+from archsearch.nn.fixed import FixedCell, FixedInputChoice
+from archsearch.nn.input_choice import InputChoice
+from archsearch.nn.layer_choice import LayerChoice
+from archsearch.nn.repeat import Repeat
+from archsearch.nn.walk import walk
+from archsearch.nn.weights import copy_overlap, reset_parameters
+
+
+def fix(
+    model: torch.nn.Module, arch: Mapping[str, Any], *, inherit_weights: bool = False
+) -> torch.nn.Module:
+    """Return a new plain PyTorch module that runs architecture `arch` of `model`.
+
+    Every choice is replaced by what was chosen, unused candidates are dropped and value choices
+    become real layer arguments; `model` itself is left as it was. The result holds torch.nn
+    modules only (plus parameter-free wiring for InputChoice and Cell), so it scripts, exports
+    and compiles like hand-written code. With `inherit_weights=True` the chosen candidates keep
+    their trained weights (layers re-sized by a value choice keep the overlapping slice);
+    otherwise the result is freshly initialised, ready to train from scratch.
+    """
+    # A bound mutator is not part of the fixed model: map it to None instead of copying it.
+    memo: dict[int, Any] = {id(m.__dict__["_mutator"]): None for m in _bound(model)}
+    fixed = _fix_in_place(copy.deepcopy(model, memo), arch)
+    if not inherit_weights:
+        reset_parameters(fixed)
+    return fixed
+
+
+def apply_fixed_architecture(
+    model: torch.nn.Module, arch: Mapping[str, Any] | str | os.PathLike[str]
+) -> torch.nn.Module:
+    """NNI's in-place variant of `fix`: `arch` is a dict or the path of a JSON file.
+
+    Weights are kept. Returns the fixed model (the same object unless the root itself was a
+    choice).
+    """
+    if isinstance(arch, (str, os.PathLike)):
+        with open(arch, encoding="utf-8") as f:
+            arch = json.load(f)
+    assert isinstance(arch, Mapping)
+    return _fix_in_place(model, arch)
+
+
+def _bound(model: torch.nn.Module) -> list[torch.nn.Module]:
+    return [m for m in model.modules() if m.__dict__.get("_mutator") is not None]
+
+
+def _fix_in_place(model: torch.nn.Module, arch: Mapping[str, Any]) -> torch.nn.Module:
+    choices = walk(model)
+    canonical = choices.space.validate(arch)
+    return _Fixer(canonical, choices.value_of(canonical)).visit(model)
+
+
+class _Fixer:
+    def __init__(self, arch: dict[str, Any], value_of: Callable[[Any], Any]) -> None:
+        self.arch = arch
+        self.value_of = value_of
+        self.done: dict[int, torch.nn.Module] = {}
+
+    def visit(self, module: torch.nn.Module) -> torch.nn.Module:
+        # Shared modules stay shared: each is fixed once.
+        if id(module) not in self.done:
+            self.done[id(module)] = self.replace(module)
+        return self.done[id(module)]
+
+    def replace(self, module: torch.nn.Module) -> torch.nn.Module:
+        if isinstance(module, LayerChoice):
+            return self.visit(module[self.arch[module.label]])
+        if isinstance(module, InputChoice):
+            chosen = self.arch[module.label]
+            return FixedInputChoice(chosen, module.reduction, module.n_candidates)
+        if isinstance(module, Repeat):
+            choice = module.depth_choice
+            depth = self.value_of(choice) if choice is not None else len(module.blocks)
+            return torch.nn.Sequential(*(self.visit(b) for b in module.blocks[:depth]))
+        if isinstance(module, Cell):
+            return self.fix_cell(module)
+        if isinstance(module, ChoiceArgs):
+            if module.has_choices():
+                return self.fix_layer(module)
+            # Same state as its plain base class, so the object simply becomes that class.
+            module.__class__ = module.fixed_class()  # type: ignore[assignment]
+        for name, child in list(module._modules.items()):
+            if child is not None:
+                module._modules[name] = self.visit(child)
+        module.__dict__.pop("_mutator", None)
+        return module
+
+    def fix_layer(self, module: ChoiceArgs) -> torch.nn.Module:
+        rebuilt = module.rebuild(self.value_of)
+        copy_overlap(rebuilt, module)
+        tensor = next(module.parameters(), None)
+        return rebuilt if tensor is None else rebuilt.to(tensor.device)
+
+    def fix_cell(self, cell: Cell) -> FixedCell:
+        ops = [[self.visit(op[self.arch[op.label]]) for op in _items(node)] for node in cell.ops]
+        inputs = [[self.arch[c.label][0] for c in _items(node)] for node in cell.inputs]
+        nodes = range(cell.num_predecessors, cell.num_predecessors + cell.num_nodes)
+        used = {j for node in inputs for j in node}
+        outputs = [n for n in nodes if cell.merge_op == "all" or n not in used]
+        return FixedCell(
+            ops,
+            inputs,
+            cell.num_predecessors,
+            outputs,
+            cell.concat_dim,
+            self.visit(cell.preprocessor) if cell.preprocessor is not None else None,
+            self.visit(cell.postprocessor) if cell.postprocessor is not None else None,
+        )
+
+
+def _items(node: torch.nn.Module) -> list[Any]:
+    return list(node.children())

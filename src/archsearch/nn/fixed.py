@@ -1,0 +1,74 @@
+"""The two wiring modules a fixed model may contain (DESIGN.md §7); neither has parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from archsearch.nn.reduction import reduce_tensors
+
+
+class FixedInputChoice(torch.nn.Module):
+    """Stands in for a decided InputChoice: picks the chosen inputs and reduces them."""
+
+    def __init__(self, chosen: Sequence[int], reduction: str, n_candidates: int) -> None:
+        super().__init__()
+        self.chosen = list(chosen)
+        self.reduction = reduction
+        self.n_candidates = n_candidates
+
+    def forward(self, inputs: Sequence[torch.Tensor]) -> Any:
+        return reduce_tensors([inputs[i] for i in self.chosen], self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"chosen={self.chosen}, reduction={self.reduction!r}"
+
+
+class FixedCell(torch.nn.Module):
+    """Wires a decided Cell: each node sums its chosen ops applied to its chosen inputs."""
+
+    def __init__(
+        self,
+        ops: list[list[torch.nn.Module]],
+        inputs: list[list[int]],
+        num_predecessors: int,
+        output_nodes: list[int],
+        concat_dim: int,
+        preprocessor: torch.nn.Module | None,
+        postprocessor: torch.nn.Module | None,
+    ) -> None:
+        super().__init__()
+        self.ops = torch.nn.ModuleList(torch.nn.ModuleList(node) for node in ops)
+        self.inputs = [list(node) for node in inputs]
+        self.num_predecessors = num_predecessors
+        self.output_nodes = list(output_nodes)
+        self.concat_dim = concat_dim
+        self.preprocessor = preprocessor
+        self.postprocessor = postprocessor
+
+    def forward(self, *inputs: Any) -> Any:
+        states = cell_inputs(self.preprocessor, inputs, self.num_predecessors)
+        for node, sources in enumerate(self.inputs):
+            ops: torch.nn.ModuleList = self.ops[node]  # type: ignore[assignment]
+            states.append(node_sum([op(states[j]) for op, j in zip(ops, sources, strict=True)]))
+        chosen = [states[i] for i in self.output_nodes]
+        output = chosen[0] if len(chosen) == 1 else torch.cat(chosen, dim=self.concat_dim)
+        return output if self.postprocessor is None else self.postprocessor(output, inputs)
+
+
+def cell_inputs(
+    preprocessor: torch.nn.Module | None, inputs: tuple[Any, ...], expected: int
+) -> list[torch.Tensor]:
+    """A cell's inputs as a list, whether given one by one or as one list, preprocessed."""
+    one_list = len(inputs) == 1 and isinstance(inputs[0], (list, tuple))
+    flat = list(inputs[0]) if one_list else list(inputs)
+    if len(flat) != expected:
+        raise ValueError(f"this cell takes {expected} inputs (num_predecessors), got {len(flat)}")
+    return list(preprocessor(flat)) if preprocessor is not None else flat
+
+
+def node_sum(outputs: list[torch.Tensor]) -> torch.Tensor:
+    """A cell node's value: the sum of its operations' outputs."""
+    return outputs[0] if len(outputs) == 1 else torch.stack(outputs).sum(0)

@@ -1,0 +1,54 @@
+"""Mutable: the base of choice modules (LayerChoice, InputChoice, Repeat).
+
+A mutable carries an optional explicit label and, while a mutator is bound to the model, a
+reference to it. With no mutator the model runs its first candidates (standalone mode).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+
+from archsearch.nn.value_choice import pick_label
+
+if TYPE_CHECKING:
+    from archsearch.mutator.base import BaseMutator
+
+
+class Mutable(torch.nn.Module):
+    """A module whose behaviour depends on a decision identified by its label."""
+
+    def __init__(self, *, label: str | None = None, key: str | None = None) -> None:
+        super().__init__()
+        self._explicit_label = pick_label(label, key)
+        # Set when the model is walked (search_space, fix, binding a mutator): the attribute path.
+        self._derived_label: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Explicit label, or the attribute path found when the model was walked."""
+        found = self._explicit_label or self._derived_label
+        if found is None:
+            raise AttributeError(
+                f"this {type(self).__name__} has no label yet: give label=... or call "
+                "archsearch.search_space(model) / bind a mutator first"
+            )
+        return found
+
+    @property
+    def key(self) -> str:
+        """NNI's name for `label`."""
+        return self.label
+
+    @property
+    def mutator(self) -> BaseMutator | None:
+        """The mutator deciding this choice, or None in standalone mode."""
+        # Kept in __dict__ rather than as a submodule, so the mutator's parameters never become
+        # the model's parameters; a deep copy of the model copies the binding along with it.
+        found: BaseMutator | None = self.__dict__.get("_mutator")
+        return found
+
+    def extra_repr(self) -> str:
+        label = self._explicit_label or self._derived_label
+        return f"label={label!r}"

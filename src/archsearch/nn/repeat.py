@@ -1,0 +1,72 @@
+"""Repeat: a block stacked a chosen number of times."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from archsearch.nn.factory import instantiate
+from archsearch.nn.mutable import Mutable
+from archsearch.nn.value_choice import ValueChoice
+
+
+class Repeat(Mutable):
+    """Stack `depth` copies of a block; `depth` is an int, a `(min, max)` range or a ValueChoice.
+
+    `block_or_factory` is a module (deep-copied for each repetition) or a callable taking the
+    repetition index (or nothing) and returning a module. The blocks are built for the largest
+    depth; standalone, the first candidate depth runs (the minimum for a range). The label names
+    the depth decision: the ValueChoice's own label, else `label`, else the attribute path.
+    """
+
+    def __init__(
+        self,
+        block_or_factory: torch.nn.Module | Callable[..., torch.nn.Module],
+        depth: int | tuple[int, int] | ValueChoice,
+        *,
+        label: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        super().__init__(label=label, key=key)
+        self.depth_choice: ValueChoice | None = _depth_choice(depth, self._explicit_label)
+        depths = self.depth_choice.candidates if self.depth_choice else (depth,)
+        self.blocks = torch.nn.ModuleList(
+            instantiate(block_or_factory, i) for i in range(max(depths))
+        )
+
+    @property
+    def label(self) -> str:
+        if self.depth_choice is not None and self.depth_choice._explicit_label is not None:
+            return self.depth_choice._explicit_label
+        return super().label
+
+    def depth_candidates(self) -> tuple[int, ...]:
+        """The depths this Repeat may take."""
+        return self.depth_choice.candidates if self.depth_choice else (len(self.blocks),)
+
+    def forward(self, x: Any) -> Any:
+        mutator = self.__dict__.get("_mutator")
+        depth = self.depth_candidates()[0] if mutator is None else mutator.on_forward_repeat(self)
+        for block in self.blocks[:depth]:
+            x = block(x)
+        return x
+
+
+def _depth_choice(depth: Any, label: str | None) -> ValueChoice | None:
+    if isinstance(depth, ValueChoice):
+        candidates = depth.candidates
+        choice: ValueChoice | None = depth
+    elif isinstance(depth, tuple):
+        if len(depth) != 2 or not all(isinstance(d, int) for d in depth) or depth[0] > depth[1]:
+            raise ValueError(f"a depth range is (min, max) with min <= max, got {depth!r}")
+        candidates = tuple(range(depth[0], depth[1] + 1))
+        choice = ValueChoice(candidates, label=label)
+    elif isinstance(depth, int) and not isinstance(depth, bool):
+        candidates, choice = (depth,), None
+    else:
+        raise TypeError(f"depth must be an int, a (min, max) tuple or a ValueChoice, got {depth!r}")
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in candidates):
+        raise ValueError(f"Repeat depths must be non-negative ints, got {list(candidates)}")
+    return choice
