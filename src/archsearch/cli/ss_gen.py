@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the model and write its space."""
     from archsearch.nn import search_space
 
-    model = build_model(args.target, json.loads(args.args) if args.args else None)
+    model = build_model(args.target, parse_arguments(args.args))
     text = json.dumps(search_space(model).to_json(), indent=2)
     if args.output is None:
         print(text)
@@ -42,6 +43,21 @@ def run(args: argparse.Namespace) -> int:
         args.output.write_text(text + "\n", encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def parse_arguments(text: str | None) -> list[Any] | dict[str, Any] | None:
+    """The `--args` JSON: a list (positional arguments), an object (keywords) or None."""
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"error: --args is not valid JSON ({exc}): {text!r}") from None
+    if not isinstance(value, (list, dict)):
+        raise SystemExit(
+            f"error: --args must be a JSON list (positional) or object (keywords), got {text!r}"
+        )
+    return value
 
 
 def build_model(target: str, arguments: Any = None) -> torch.nn.Module:
@@ -62,7 +78,24 @@ def build_model(target: str, arguments: Any = None) -> torch.nn.Module:
     if not isinstance(obj, torch.nn.Module):
         if not callable(obj):
             raise SystemExit(f"error: {target} is neither a module nor callable")
-        obj = obj(**arguments) if isinstance(arguments, dict) else obj(*(arguments or []))
+        obj = _call(obj, target, arguments)
+    elif arguments is not None:
+        raise SystemExit(f"error: {target} is already a model; --args is for a class or factory")
     if not isinstance(obj, torch.nn.Module):
         raise SystemExit(f"error: {target} gave {type(obj).__name__}, not an nn.Module")
     return obj
+
+
+def _call(factory: Any, target: str, arguments: Any) -> Any:
+    args, kwargs = ([], arguments) if isinstance(arguments, dict) else (arguments or [], {})
+    try:
+        # Checked before the call, so that a TypeError raised inside the user's code keeps its
+        # traceback while a mismatched --args gets a one-line message.
+        inspect.signature(factory).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise SystemExit(
+            f"error: cannot call {target} with --args {json.dumps(arguments)}: {exc}"
+        ) from None
+    except ValueError:
+        pass  # no signature to check (some builtins): the call itself will tell
+    return factory(*args, **kwargs)

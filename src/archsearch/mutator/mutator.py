@@ -59,6 +59,9 @@ class Mutator(BaseMutator):
         checked = {}
         for label, mask in masks.items():
             tensor = torch.as_tensor(mask)
+            if tensor.dtype != torch.bool and not tensor.is_floating_point():
+                # `[0, 1]` is a weight mask too: keep forward (weighted) and export (argmax) agreed.
+                tensor = tensor.float()
             dim = self.search_space[label]
             expected = len(dim.mask(dim.default()))
             if tensor.dim() != 1 or len(tensor) != expected:

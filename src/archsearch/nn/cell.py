@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from archsearch.nn.factory import instantiate
+from archsearch.nn.factory import call_factory, instantiate
 from archsearch.nn.fixed import cell_inputs, node_sum
 from archsearch.nn.input_choice import InputChoice
 from archsearch.nn.layer_choice import LayerChoice
@@ -83,10 +83,11 @@ class Cell(torch.nn.Module):
 
 
 def _candidates(op_candidates: Any, node: int, op: int) -> dict[str, torch.nn.Module]:
+    if callable(op_candidates) and not isinstance(op_candidates, torch.nn.Module):
+        # A callable giving the whole list or dict for this slot (as many indices as it takes).
+        op_candidates = call_factory(op_candidates, node, op, None)
     if isinstance(op_candidates, Mapping):
         return {name: instantiate(c, node, op, None) for name, c in op_candidates.items()}
-    if callable(op_candidates) and not isinstance(op_candidates, torch.nn.Module):
-        op_candidates = op_candidates(node, op, None)
     return {str(k): instantiate(c, node, op, None) for k, c in enumerate(op_candidates)}
 
 

@@ -20,10 +20,15 @@ def instantiate(module_or_factory: Any, *context: Any) -> torch.nn.Module:
         return copy.deepcopy(module_or_factory)
     if not callable(module_or_factory):
         raise TypeError(f"expected a module or a callable returning one, got {module_or_factory!r}")
-    made = module_or_factory(*context[: _required_positional(module_or_factory)])
+    made = call_factory(module_or_factory, *context)
     if not isinstance(made, torch.nn.Module):
         raise TypeError(f"{module_or_factory!r} returned {type(made).__name__}, not an nn.Module")
     return made
+
+
+def call_factory(factory: Callable[..., Any], *context: Any) -> Any:
+    """Call `factory` with as many leading values of `context` as it requires positionally."""
+    return factory(*context[: _required_positional(factory)])
 
 
 def _required_positional(fn: Callable[..., Any]) -> int:

@@ -82,7 +82,7 @@ class _Fixer:
             return self.visit(module[self.arch[module.label]])
         if isinstance(module, InputChoice):
             chosen = self.arch[module.label]
-            return FixedInputChoice(chosen, module.reduction, module.n_candidates)
+            return FixedInputChoice(chosen, module.reduction, module.n_candidates, module.names)
         if isinstance(module, Repeat):
             choice = module.depth_choice
             depth = self.value_of(choice) if choice is not None else len(module.blocks)

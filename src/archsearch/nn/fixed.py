@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -11,15 +11,27 @@ from archsearch.nn.reduction import reduce_tensors
 
 
 class FixedInputChoice(torch.nn.Module):
-    """Stands in for a decided InputChoice: picks the chosen inputs and reduces them."""
+    """Stands in for a decided InputChoice: picks the chosen inputs and reduces them.
 
-    def __init__(self, chosen: Sequence[int], reduction: str, n_candidates: int) -> None:
+    Like the InputChoice it replaces, it takes a list of tensors or a dict keyed by `names`.
+    """
+
+    def __init__(
+        self,
+        chosen: Sequence[int],
+        reduction: str,
+        n_candidates: int,
+        names: Sequence[str] | None = None,
+    ) -> None:
         super().__init__()
         self.chosen = list(chosen)
         self.reduction = reduction
         self.n_candidates = n_candidates
+        self.names = list(names) if names is not None else [str(i) for i in range(n_candidates)]
 
-    def forward(self, inputs: Sequence[torch.Tensor]) -> Any:
+    def forward(self, inputs: Sequence[torch.Tensor] | Mapping[str, torch.Tensor]) -> Any:
+        if isinstance(inputs, Mapping):
+            return reduce_tensors([inputs[self.names[i]] for i in self.chosen], self.reduction)
         return reduce_tensors([inputs[i] for i in self.chosen], self.reduction)
 
     def extra_repr(self) -> str:

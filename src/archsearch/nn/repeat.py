@@ -32,15 +32,20 @@ class Repeat(Mutable):
         super().__init__(label=label, key=key)
         self.depth_choice: ValueChoice | None = _depth_choice(depth, self._explicit_label)
         depths = self.depth_choice.candidates if self.depth_choice else (depth,)
-        self.blocks = torch.nn.ModuleList(
-            instantiate(block_or_factory, i) for i in range(max(depths))
-        )
+        # Blocks are direct children ("0", "1", ...), so their labels read `blocks.0.op`.
+        for i in range(max(depths)):
+            self.add_module(str(i), instantiate(block_or_factory, i))
 
     @property
     def label(self) -> str:
         if self.depth_choice is not None and self.depth_choice._explicit_label is not None:
             return self.depth_choice._explicit_label
         return super().label
+
+    @property
+    def blocks(self) -> list[torch.nn.Module]:
+        """The blocks, built for the largest depth."""
+        return [m for m in self._modules.values() if m is not None]
 
     def depth_candidates(self) -> tuple[int, ...]:
         """The depths this Repeat may take."""

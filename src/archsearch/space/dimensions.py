@@ -32,6 +32,11 @@ def _is_float_mask(value: list[Any]) -> bool:
     return bool(value) and numbers and any(isinstance(v, float) for v in value)
 
 
+def _has_non_finite(value: list[Any]) -> bool:
+    """Whether a mask holds NaN or an infinity: they rank nothing and JSON cannot hold them."""
+    return any(isinstance(v, float) and not math.isfinite(v) for v in value)
+
+
 def _ranked(weights: list[Any]) -> list[int]:
     """Indices ordered by weight, highest first; ties keep the lower index first."""
     return sorted(range(len(weights)), key=lambda i: (-weights[i], i))
@@ -119,6 +124,8 @@ class LayerChoiceDim(Dimension):
             if _is_bool_mask(value) or _is_float_mask(value):
                 if len(value) != len(self.names):
                     raise self.error(value, f"mask must have {len(self.names)} entries", options)
+                if _has_non_finite(value):
+                    raise self.error(value, "mask weights must be finite numbers", options)
                 picked = [i for i, v in enumerate(value) if v]
                 if _is_bool_mask(value) and len(picked) != 1:
                     raise self.error(value, "a layer choice selects exactly one candidate", options)
@@ -199,12 +206,16 @@ class InputChoiceDim(Dimension):
         raise self.error(value, f"{item!r} is not one of the inputs", self._options_text())
 
     def canonical(self, value: Any) -> list[int]:
-        items = list(value) if isinstance(value, (list, tuple)) else [value]
-        if _is_bool_mask(items) or _is_float_mask(items):
+        # A bare value is one input; only a list can be a mask (a lone True is not a mask).
+        is_list = isinstance(value, (list, tuple))
+        items = list(value) if is_list else [value]
+        if is_list and (_is_bool_mask(items) or _is_float_mask(items)):
             if len(items) != self.n_candidates:
                 raise self.error(
                     value, f"mask must have {self.n_candidates} entries", self._options_text()
                 )
+            if _has_non_finite(items):
+                raise self.error(value, "mask weights must be finite numbers", self._options_text())
             chosen = [i for i, v in enumerate(items) if v]
             if _is_float_mask(items) and self.n_chosen is not None:
                 # Weights (e.g. DARTS): the top-k inputs by weight.
@@ -215,7 +226,7 @@ class InputChoiceDim(Dimension):
                 raise self.error(value, "an input is chosen twice", self._options_text())
         if self.n_chosen is not None and len(chosen) != self.n_chosen:
             raise self.error(value, f"chose {len(chosen)} inputs", self._options_text())
-        return sorted(chosen)
+        return chosen
 
     def mask(self, value: Any) -> list[bool]:
         chosen = set(self.canonical(value))
@@ -248,14 +259,16 @@ class ValueChoiceDim(Dimension):
     def size(self) -> int:
         return len(self.values)
 
+    # Candidates may be lists or dicts: hand out copies, so editing an architecture never edits
+    # the (immutable) space.
     def options(self) -> Iterator[Any]:
-        return iter(self.values)
+        return (to_json_value(v) for v in self.values)
 
     def default(self) -> Any:
-        return self.values[0]
+        return to_json_value(self.values[0])
 
     def sample(self, rng: random.Random) -> Any:
-        return rng.choice(self.values)
+        return to_json_value(rng.choice(self.values))
 
     def index(self, value: Any) -> int:
         """Position of a value among the candidates (any accepted spelling)."""
@@ -270,14 +283,14 @@ class ValueChoiceDim(Dimension):
             raise self.error(value, "not a JSON value", options) from None
         for candidate in self.values:
             if same_value(candidate, normal):
-                return candidate
+                return to_json_value(candidate)
         if isinstance(normal, list) and (_is_bool_mask(normal) or _is_float_mask(normal)):
             if len(normal) != len(self.values):
                 raise self.error(value, f"mask must have {len(self.values)} entries", options)
             picked = [i for i, v in enumerate(normal) if v]
             if (_is_bool_mask(normal) and len(picked) != 1) or not picked:
                 raise self.error(value, "a value choice selects exactly one candidate", options)
-            return self.values[_ranked(normal)[0]]
+            return to_json_value(self.values[_ranked(normal)[0]])
         raise self.error(value, "not a candidate", options)
 
     def mask(self, value: Any) -> list[bool]:
@@ -285,4 +298,4 @@ class ValueChoiceDim(Dimension):
         return [j == i for j in range(len(self.values))]
 
     def to_json(self) -> dict[str, Any]:
-        return {"_type": self.kind, "_value": list(self.values)}
+        return {"_type": self.kind, "_value": to_json_value(self.values)}

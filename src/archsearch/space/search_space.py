@@ -15,6 +15,7 @@ from archsearch.space.dimensions import (
     LayerChoiceDim,
     ValueChoiceDim,
 )
+from archsearch.space.values import to_json_value
 
 Architecture = dict[str, Any]
 """A JSON-able dict label → choice (DESIGN.md §7 gives the canonical value of each kind)."""
@@ -69,7 +70,8 @@ class SearchSpace(Mapping[str, Dimension]):
         """Every architecture exactly once, the last label varying fastest."""
         labels = list(self._dims)
         for values in itertools.product(*(list(d.options()) for d in self._dims.values())):
-            yield dict(zip(labels, values, strict=True))
+            # Copies: the option lists are shared by every architecture of the product.
+            yield {label: to_json_value(v) for label, v in zip(labels, values, strict=True)}
 
     def validate(self, arch: Mapping[str, Any]) -> Architecture:
         """Return the canonical form of `arch`, in model order.
@@ -80,7 +82,8 @@ class SearchSpace(Mapping[str, Dimension]):
         """
         if not isinstance(arch, Mapping):
             raise InvalidArchitectureError(
-                f"an architecture is a dict label → choice, got {type(arch).__name__}"
+                f"an architecture is a dict label → choice, got {type(arch).__name__}; "
+                f"the space has labels {self.labels}"
             )
         problems = [
             f"missing label {label!r}; valid options: {_describe(dim)}"
