@@ -1,4 +1,8 @@
-"""`archsearch ss-gen module:attribute`: write a model's search space as classic JSON."""
+"""`archsearch ss-gen module:attribute`: write a model's search space as classic JSON.
+
+torch is imported only once a model is being built, so that the other commands and `--version`
+start without paying for it.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,12 @@ import inspect
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+from archsearch import search_space
+
+if TYPE_CHECKING:
+    import torch
 
 
 def add_parser(subparsers: Any) -> None:
@@ -33,8 +40,6 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the model and write its space."""
-    from archsearch.nn import search_space
-
     model = build_model(args.target, parse_arguments(args.args))
     text = json.dumps(search_space(model).to_json(), indent=2)
     if args.output is None:
@@ -75,6 +80,8 @@ def build_model(target: str, arguments: Any = None) -> torch.nn.Module:
         if not hasattr(obj, part):
             raise SystemExit(f"error: {module_name!r} has no attribute {attribute!r}")
         obj = getattr(obj, part)
+    import torch
+
     if not isinstance(obj, torch.nn.Module):
         if not callable(obj):
             raise SystemExit(f"error: {target} is neither a module nor callable")

@@ -82,13 +82,15 @@ class _Fixer:
             return self.visit(module[self.arch[module.label]])
         if isinstance(module, InputChoice):
             chosen = self.arch[module.label]
-            return FixedInputChoice(chosen, module.reduction, module.n_candidates, module.names)
+            selector = FixedInputChoice(chosen, module.reduction, module.n_candidates, module.names)
+            return self.wiring(selector, module)
         if isinstance(module, Repeat):
             choice = module.depth_choice
             depth = self.value_of(choice) if choice is not None else len(module.blocks)
-            return torch.nn.Sequential(*(self.visit(b) for b in module.blocks[:depth]))
+            blocks = torch.nn.Sequential(*(self.visit(b) for b in module.blocks[:depth]))
+            return self.wiring(blocks, module)
         if isinstance(module, Cell):
-            return self.fix_cell(module)
+            return self.wiring(self.fix_cell(module), module)
         if isinstance(module, ChoiceArgs):
             if module.has_choices():
                 return self.fix_layer(module)
@@ -99,6 +101,18 @@ class _Fixer:
                 module._modules[name] = self.visit(child)
         module.__dict__.pop("_mutator", None)
         return module
+
+    def wiring(self, new: torch.nn.Module, old: torch.nn.Module) -> torch.nn.Module:
+        """Give modules created here the training mode of the choice they replace; the fixed
+        modules they hold keep their own (a frozen BatchNorm stays in eval mode)."""
+        reused = {id(m) for m in self.done.values()}
+        stack = [new]
+        while stack:
+            m = stack.pop()
+            if id(m) not in reused:
+                m.training = old.training
+                stack.extend(m.children())
+        return new
 
     def fix_layer(self, module: ChoiceArgs) -> torch.nn.Module:
         rebuilt = module.rebuild(self.value_of)

@@ -6,7 +6,7 @@ reference to it. With no mutator the model runs its first candidates (standalone
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -30,11 +30,20 @@ class Mutable(torch.nn.Module):
         """Explicit label, or the attribute path found when the model was walked."""
         found = self._explicit_label or self._derived_label
         if found is None:
-            raise AttributeError(
-                f"this {type(self).__name__} has no label yet: give label=... or call "
-                "archsearch.search_space(model) / bind a mutator first"
-            )
+            raise AttributeError(self._no_label_message())
         return found
+
+    def __getattr__(self, name: str) -> Any:
+        # nn.Module.__getattr__ would replace the property's explanation by "no attribute".
+        if name in ("label", "key"):
+            raise AttributeError(self._no_label_message())
+        return super().__getattr__(name)
+
+    def _no_label_message(self) -> str:
+        return (
+            f"this {type(self).__name__} has no label yet: give label=... or call "
+            "archsearch.search_space(model) / bind a mutator first"
+        )
 
     @property
     def key(self) -> str:

@@ -38,8 +38,11 @@ class Repeat(Mutable):
 
     @property
     def label(self) -> str:
-        if self.depth_choice is not None and self.depth_choice._explicit_label is not None:
-            return self.depth_choice._explicit_label
+        # The depth decision's label: the ValueChoice's own once known (it may be shared with
+        # another Repeat or a layer argument that was walked first), else this module's.
+        choice = self.depth_choice
+        if choice is not None and (choice._explicit_label or choice._derived_label):
+            return choice.label
         return super().label
 
     @property

@@ -85,7 +85,7 @@ class _Builder:
                 )
                 self.add(dim, path)
             elif isinstance(module, Repeat) and module.depth_choice is not None:
-                self.add_leaf(module.depth_choice, module.label, path)
+                self.add_leaf(module.depth_choice, module._explicit_label or path, path)
             else:
                 return
             self.mutables.append(module)

@@ -226,7 +226,7 @@ class InputChoiceDim(Dimension):
                 raise self.error(value, "an input is chosen twice", self._options_text())
         if self.n_chosen is not None and len(chosen) != self.n_chosen:
             raise self.error(value, f"chose {len(chosen)} inputs", self._options_text())
-        return chosen
+        return sorted(chosen)
 
     def mask(self, value: Any) -> list[bool]:
         chosen = set(self.canonical(value))
