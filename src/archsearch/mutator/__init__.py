@@ -3,5 +3,6 @@
 from archsearch.mutator.base import BaseMutator
 from archsearch.mutator.mutator import Mutator
 from archsearch.mutator.random import RandomMutator
+from archsearch.mutator.replay import ReplayMutator
 
-__all__ = ["BaseMutator", "Mutator", "RandomMutator"]
+__all__ = ["BaseMutator", "Mutator", "RandomMutator", "ReplayMutator"]

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from archsearch.nn.choice_args import ChoiceArgs
+from archsearch.nn.value_choice import ValueChoice, find_leaves
 from archsearch.nn.walk import walk
 from archsearch.space import SearchSpace
 
@@ -28,8 +30,11 @@ class BaseMutator(torch.nn.Module):
         # Not a submodule: the model's parameters must not become the mutator's.
         self.__dict__["model"] = model
         choices = walk(model)
-        if choices.argument_labels:
-            labels = sorted(choices.argument_labels)
+        # Value choices that change layer shapes need weight sharing: only layers converted for
+        # it (one-shot supernet layers, marked `weight_sharing = True`) can follow a mutator.
+        fixed_shape = [m for m in choices.value_modules if not getattr(m, "weight_sharing", False)]
+        if fixed_shape:
+            labels = sorted({choices.leaf_labels[id(leaf)] for leaf in _leaves(fixed_shape)})
             raise TypeError(
                 f"{type(self).__name__} cannot switch value choices used as layer arguments "
                 f"({', '.join(labels)}): they change layer shapes, which needs weight sharing. "
@@ -43,9 +48,12 @@ class BaseMutator(torch.nn.Module):
             if mutable.label not in seen:
                 seen.add(mutable.label)
                 self._mutables.append(mutable)
-        self._bound: list[torch.nn.Module] = [*choices.mutables, *choices.scopes]
-        for module in self._bound:
-            module.__dict__["_mutator"] = self
+        self._bound: list[torch.nn.Module] = [
+            *choices.mutables,
+            *choices.scopes,
+            *choices.value_modules,
+        ]
+        self.bind()
 
     @property
     def mutables(self) -> list[Mutable]:
@@ -56,6 +64,11 @@ class BaseMutator(torch.nn.Module):
     def search_space(self) -> SearchSpace:
         """The model's search space (labels of `mutables`, in the same order)."""
         return self._space
+
+    def bind(self) -> None:
+        """Make this mutator decide the model's choices (again), replacing any other binding."""
+        for module in self._bound:
+            module.__dict__["_mutator"] = self
 
     def unbind(self) -> None:
         """Return the model to standalone mode (first candidates)."""
@@ -87,3 +100,7 @@ class BaseMutator(torch.nn.Module):
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a mutator is not called; it decides choices while the model runs")
+
+
+def _leaves(modules: list[ChoiceArgs]) -> list[ValueChoice]:
+    return [leaf for m in modules for _, leaf in find_leaves(m.choice_arguments(), "")]

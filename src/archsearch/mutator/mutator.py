@@ -73,12 +73,18 @@ class Mutator(BaseMutator):
         return checked
 
     def decision(self, mutable: Mutable) -> torch.Tensor:
-        """The current mask of a choice."""
+        """The current mask of a choice module."""
+        return self.decision_for(mutable.label)
+
+    def decision_for(self, label: str) -> torch.Tensor:
+        """The current mask of a label. Every forward hook reads decisions through here, so a
+        subclass may compute them live instead (DARTS: a fresh softmax of its alphas per call,
+        which keeps each forward's graph separate)."""
         try:
-            return self._cache[mutable.label]
+            return self._cache[label]
         except KeyError:
             raise RuntimeError(
-                f"no decision for {mutable.label!r} yet: call mutator.reset() before forward"
+                f"no decision for {label!r} yet: call mutator.reset() before forward"
             ) from None
 
     def on_forward_layer_choice(

@@ -14,10 +14,11 @@ class RandomMutator(Mutator):
 
     def __init__(self, model: torch.nn.Module, seed: int | None = None) -> None:
         super().__init__(model)
-        self._rng = random.Random(seed)
+        self.rng = random.Random(seed)
+        """The sampler's generator (its state is what a checkpoint must keep)."""
 
     def sample_search(self) -> dict[str, torch.Tensor]:
-        arch = self.search_space.sample(self._rng)
+        arch = self.search_space.sample(self.rng)
         return {
             label: torch.tensor(dim.mask(arch[label])) for label, dim in self.search_space.items()
         }

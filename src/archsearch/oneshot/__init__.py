@@ -1,0 +1,26 @@
+"""One-shot NAS: weight-sharing supernets trained by DARTS, ENAS, SPOS, ProxylessNAS, GDAS and
+random sampling, all over one explicit training loop (`BaseOneShotTrainer`)."""
+
+from archsearch.oneshot.base import BaseOneShotTrainer
+from archsearch.oneshot.callbacks import (
+    ArchitectureCheckpoint,
+    Callback,
+    LRSchedulerCallback,
+    ModelCheckpoint,
+)
+from archsearch.oneshot.metrics import accuracy
+from archsearch.oneshot.random import RandomTrainer
+
+BaseTrainer = BaseOneShotTrainer
+"""NNI's name."""
+
+__all__ = [
+    "ArchitectureCheckpoint",
+    "BaseOneShotTrainer",
+    "BaseTrainer",
+    "Callback",
+    "LRSchedulerCallback",
+    "ModelCheckpoint",
+    "RandomTrainer",
+    "accuracy",
+]

@@ -1,0 +1,397 @@
+"""BaseOneShotTrainer: the one explicit training loop that every one-shot algorithm shares.
+
+An algorithm file subclasses it and fills in four things: `build_mutator` (how the supernet makes
+its decisions), `train_step` (one weight step and, where the algorithm has one, one architecture
+step), `arch_probabilities` (what the dashboard plots) and, if needed, `training_batches` or
+`validate_one_epoch`. The loop, devices, progress bars, logging, callbacks, history, TensorBoard and
+checkpoint/resume live here, once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from archsearch.mutator import Mutator, ReplayMutator
+from archsearch.nn import InputChoice, LayerChoice, Repeat, walk
+from archsearch.oneshot.callbacks import Callback
+from archsearch.space import Architecture
+
+logger = logging.getLogger("archsearch.oneshot")
+
+Metrics = Callable[[torch.Tensor, torch.Tensor], Mapping[str, float]]
+"""`metrics(output, target) -> {"acc": ...}`, as in NNI."""
+
+
+class BaseOneShotTrainer(ABC):
+    """Train a weight-sharing supernet built from the user's model and export an architecture.
+
+    The constructor arguments are NNI's: `loss(output, target)`, `metrics(output, target)`, the
+    weight `optimizer` (over `model.parameters()`), `num_epochs`, the two datasets, and loader
+    settings. `device=None` picks CUDA when available. `log_dir` (default
+    `$ARCHSEARCH_HOME/oneshot/<algorithm>-<time>`) receives `history.json` every epoch and
+    TensorBoard events when tensorboard is installed.
+    """
+
+    algorithm: ClassVar[str] = "oneshot"
+    supported: ClassVar[tuple[type[torch.nn.Module], ...]] = (LayerChoice, InputChoice, Repeat)
+    """Choice modules this algorithm can search; others fail at construction."""
+    value_choices: ClassVar[str | None] = None
+    """How value choices used as layer arguments are searched: "slice" (one value at a time),
+    "mix" (weighted, differentiable), or None (unsupported: TypeError at construction)."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        metrics: Metrics,
+        optimizer: torch.optim.Optimizer,
+        num_epochs: int,
+        dataset_train: Dataset[Any],
+        dataset_valid: Dataset[Any],
+        batch_size: int = 64,
+        workers: int = 0,
+        device: str | torch.device | None = None,
+        log_frequency: int | None = None,
+        callbacks: Sequence[Callback] | None = None,
+        *,
+        log_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if num_epochs < 1:
+            raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
+        self.model = model
+        self.loss = loss
+        self.metrics = metrics
+        self.optimizer = optimizer
+        self.num_epochs = num_epochs
+        self.dataset_train = dataset_train
+        self.dataset_valid = dataset_valid
+        self.batch_size = batch_size
+        self.workers = workers
+        self.device = _device(device)
+        self.log_frequency = log_frequency
+        self.callbacks = list(callbacks or [])
+        self.log_dir = Path(log_dir) if log_dir is not None else _default_log_dir(self.algorithm)
+        self.epoch = 0
+        self.history: list[dict[str, Any]] = []
+        self._check_primitives()
+        self.model.to(self.device)
+        self.mutator = self.build_mutator()
+        self.mutator.to(self.device)
+        self._writer: Any = None
+        for callback in self.callbacks:
+            callback.build(self)
+
+    # ----- what an algorithm provides -------------------------------------------------------
+
+    @abstractmethod
+    def build_mutator(self) -> Mutator:
+        """The mutator that decides the supernet's choices (bound to `self.model`)."""
+
+    @abstractmethod
+    def train_step(self, batch: Any) -> Mapping[str, float]:
+        """One training step on one item of `training_batches()`; returns metrics to average."""
+
+    def arch_probabilities(self) -> dict[str, list[float]]:
+        """Each label's probability per candidate, as the algorithm currently believes."""
+        return {}
+
+    def current_architecture(self) -> Architecture | None:
+        """What the search would export now, when that is cheap (recorded every epoch); None
+        for algorithms whose export is itself a search (SPOS, random one-shot)."""
+        return self.mutator.export()
+
+    def training_batches(self) -> Iterable[Any]:
+        """What one epoch iterates: by default `(x, y)` batches of `dataset_train`."""
+        return self.loader(self.dataset_train, shuffle=True)
+
+    def optimizers(self) -> dict[str, Any]:
+        """Everything with a state_dict to checkpoint besides model and mutator."""
+        return {"weights": self.optimizer}
+
+    def extra_state(self) -> dict[str, Any]:
+        """Algorithm state outside model, mutator and optimizers (e.g. a search population)."""
+        return {}
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:  # noqa: B027 (optional hook)
+        """Restore what `extra_state` returned."""
+
+    # ----- the loop --------------------------------------------------------------------------
+
+    def train(self, validate: bool = True) -> None:
+        """Run the remaining epochs (all of them, or those after a loaded checkpoint)."""
+        for epoch in range(self.epoch, self.num_epochs):
+            for callback in self.callbacks:
+                callback.on_epoch_begin(epoch)
+            self.model.train()
+            train_metrics = self.train_one_epoch(epoch)
+            valid_metrics = self.validate_one_epoch(epoch) if validate else {}
+            self.epoch = epoch + 1
+            self._record(epoch, train_metrics, valid_metrics)
+            for callback in self.callbacks:
+                callback.on_epoch_end(epoch)
+        if self._writer is not None:
+            self._writer.flush()
+
+    def fit(self) -> None:
+        """NNI's alias of `train()`."""
+        self.train()
+
+    def train_one_epoch(self, epoch: int) -> dict[str, float]:
+        """One epoch of `train_step` over `training_batches()`, with a progress bar."""
+        return self.run_steps(
+            f"epoch {epoch + 1}/{self.num_epochs}", self.training_batches(), self.train_step
+        )
+
+    def validate_one_epoch(self, epoch: int) -> dict[str, float]:
+        """Metrics of the current supernet decisions on `dataset_valid`."""
+        return self.validate()
+
+    def validate(self) -> dict[str, float]:
+        """Evaluate on `dataset_valid`, re-sampling decisions (`mutator.reset()`) per batch."""
+        return self.evaluate(self.mutator)
+
+    def evaluate_architecture(self, arch: Mapping[str, Any]) -> dict[str, float]:
+        """Metrics of one architecture on `dataset_valid`, run with the supernet's weights."""
+        replay = ReplayMutator(self.model, arch)
+        try:
+            return self.evaluate(replay)
+        finally:
+            self.mutator.bind()
+
+    @torch.no_grad()
+    def evaluate(self, mutator: Mutator) -> dict[str, float]:
+        """Loss and metrics on `dataset_valid` in eval mode, `mutator.reset()` before each batch."""
+        was_training = self.model.training
+        self.model.eval()
+
+        def step(batch: Any) -> Mapping[str, float]:
+            x, y = self.to_device(batch)
+            mutator.reset()
+            output = self.model(x)
+            return {"loss": float(self.loss(output, y)), **self.metrics(output, y)}
+
+        try:
+            return self.run_steps("validate", self.loader(self.dataset_valid), step)
+        finally:
+            self.model.train(was_training)
+
+    def run_steps(
+        self, name: str, batches: Iterable[Any], step: Callable[[Any], Mapping[str, float]]
+    ) -> dict[str, float]:
+        """Run `step` on every batch with a progress bar and periodic log lines; average."""
+        totals: dict[str, float] = {}
+        count = 0
+        total = len(batches) if isinstance(batches, Sized) else None
+        bar = tqdm(batches, total=total, desc=f"{self.algorithm} {name}", leave=False)
+        for i, batch in enumerate(bar):
+            values = step(batch)
+            count += 1
+            for key, value in values.items():
+                totals[key] = totals.get(key, 0.0) + float(value)
+            if self.log_frequency and i % self.log_frequency == 0:
+                text = " ".join(f"{k}={v:.4f}" for k, v in values.items())
+                logger.info("%s %s step %d/%s %s", self.algorithm, name, i + 1, total, text)
+            bar.set_postfix({k: f"{v / count:.3f}" for k, v in totals.items()}, refresh=False)
+        return {k: v / max(count, 1) for k, v in totals.items()}
+
+    # ----- results ---------------------------------------------------------------------------
+
+    def export(self, file: str | os.PathLike[str] | None = None) -> Architecture:
+        """The best architecture found so far (canonical JSON-able dict); also written to
+        `file` when given."""
+        return write_architecture(self.mutator.export(), file)
+
+    def fixed_model(self, inherit_weights: bool = True) -> torch.nn.Module:
+        """The exported architecture as a plain model, by default with the supernet's weights."""
+        from archsearch.nn import fix
+
+        return fix(self.model, self.export(), inherit_weights=inherit_weights)
+
+    # ----- helpers for algorithms ------------------------------------------------------------
+
+    def loader(self, dataset: Dataset[Any], shuffle: bool = False) -> DataLoader[Any]:
+        """A DataLoader with the trainer's batch size and workers."""
+        return DataLoader(
+            dataset, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.workers
+        )
+
+    def to_device(self, batch: Any) -> Any:
+        """Move tensors (nested in tuples, lists or dicts) to the trainer's device."""
+        if isinstance(batch, torch.Tensor):
+            return batch.to(self.device, non_blocking=True)
+        if isinstance(batch, (list, tuple)):
+            return type(batch)(self.to_device(b) for b in batch)
+        if isinstance(batch, dict):
+            return {k: self.to_device(v) for k, v in batch.items()}
+        return batch
+
+    # ----- checkpoint / resume ---------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue the search exactly where it stopped."""
+        return {
+            "algorithm": self.algorithm,
+            "epoch": self.epoch,
+            "model": self.model.state_dict(),
+            "mutator": self.mutator.state_dict(),
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers().items()},
+            "callbacks": [c.state_dict() for c in self.callbacks],
+            "history": self.history,
+            "extra": self.extra_state(),
+            "rng": _rng_state(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a `state_dict()`; the next `train()` continues from the saved epoch."""
+        if state.get("algorithm") != self.algorithm:
+            found = state.get("algorithm")
+            raise ValueError(f"a {found!r} checkpoint cannot resume a {self.algorithm!r} search")
+        self.model.load_state_dict(state["model"])
+        self.mutator.load_state_dict(state["mutator"])
+        for key, optimizer in self.optimizers().items():
+            optimizer.load_state_dict(state["optimizers"][key])
+        for callback, saved in zip(self.callbacks, state["callbacks"], strict=False):
+            callback.load_state_dict(saved)
+        self.history = list(state["history"])
+        self.load_extra_state(state["extra"])
+        _set_rng_state(state["rng"])
+        self.epoch = int(state["epoch"])
+
+    def save_checkpoint(self, path: str | os.PathLike[str]) -> None:
+        """Write `state_dict()` atomically (a crash mid-write never leaves half a checkpoint)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        torch.save(self.state_dict(), tmp)
+        os.replace(tmp, path)
+
+    def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
+        """Load a checkpoint written by `save_checkpoint`."""
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        self.load_state_dict(state)
+
+    # ----- internals -------------------------------------------------------------------------
+
+    def _check_primitives(self) -> None:
+        choices = walk(self.model)
+        for module in choices.mutables:
+            if not isinstance(module, self.supported):
+                raise TypeError(
+                    f"{type(self).__name__} cannot search {type(module).__name__} "
+                    f"{module.label!r}: {self.algorithm} supports "
+                    f"{', '.join(t.__name__ for t in self.supported)}"
+                )
+        if choices.value_modules:
+            if self.value_choices is None:
+                raise TypeError(
+                    f"{type(self).__name__} cannot search ValueChoice layer arguments "
+                    f"({', '.join(sorted(choices.argument_labels))}); use an algorithm that "
+                    "shares weights across sizes (DARTS, GDAS, SPOS, random) or fix them"
+                )
+            from archsearch.oneshot.sliced import to_supernet
+
+            to_supernet(self.model, choices, trainer=type(self).__name__, mode=self.value_choices)
+
+    def _record(self, epoch: int, train: Mapping[str, float], valid: Mapping[str, float]) -> None:
+        entry = {
+            "epoch": epoch,
+            "time": time.time(),
+            "train": dict(train),
+            "valid": dict(valid),
+            "probabilities": self.arch_probabilities(),
+            "architecture": self.current_architecture(),
+        }
+        self.history.append(entry)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.log_dir / ".history.json.tmp"
+        tmp.write_text(json.dumps({"algorithm": self.algorithm, "epochs": self.history}, indent=1))
+        os.replace(tmp, self.log_dir / "history.json")
+        logger.info(
+            "%s epoch %d/%d train %s valid %s",
+            self.algorithm,
+            epoch + 1,
+            self.num_epochs,
+            _fmt(train),
+            _fmt(valid),
+        )
+        self._tensorboard(entry)
+
+    def _tensorboard(self, entry: Mapping[str, Any]) -> None:
+        if self._writer is None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # tensorboard is optional
+                return
+            self._writer = SummaryWriter(str(self.log_dir))
+        step = entry["epoch"]
+        for phase in ("train", "valid"):
+            for key, value in entry[phase].items():
+                self._writer.add_scalar(f"{phase}/{key}", value, step)
+        for label, probs in entry["probabilities"].items():
+            for i, p in enumerate(probs):
+                self._writer.add_scalar(f"probabilities/{label}/{i}", p, step)
+
+
+def write_architecture(arch: Architecture, file: str | os.PathLike[str] | None) -> Architecture:
+    """Write `arch` as JSON to `file` (if given) and return it."""
+    if file is not None:
+        Path(file).write_text(json.dumps(arch, indent=2) + "\n", encoding="utf-8")
+    return arch
+
+
+def score(metrics: Mapping[str, float]) -> float:
+    """The figure to maximise from validation results: the first metric that is not the loss,
+    else the negative loss."""
+    for key, value in metrics.items():
+        if key != "loss":
+            return value
+    return -metrics["loss"]
+
+
+def _device(device: str | torch.device | None) -> torch.device:
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _default_log_dir(algorithm: str) -> Path:
+    from archsearch.evaluator.datasets import archsearch_home
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return archsearch_home() / "oneshot" / f"{algorithm}-{stamp}-{os.getpid()}"
+
+
+def _fmt(values: Mapping[str, float]) -> str:
+    return " ".join(f"{k}={v:.4f}" for k, v in values.items()) or "-"
+
+
+def _rng_state() -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: Mapping[str, Any]) -> None:
+    torch.set_rng_state(state["torch"].cpu())
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
