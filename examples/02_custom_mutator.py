@@ -1,9 +1,10 @@
-"""The v1 mutator API: train a weight-sharing supernet with RandomMutator, then pick a path.
+"""The v1 mutator API by hand: a custom mutator trains a supernet, ReplayMutator scores paths.
 
-A mutator decides every choice while the model runs. Here RandomMutator samples one path per
-training step (uniform single-path training), and a small custom Mutator replays a given
-architecture so candidate paths can be scored with the shared weights. The best path is exported
-as JSON and fixed into a plain PyTorch model that keeps the supernet's weights.
+A mutator decides every choice while the model runs. Here `FairMutator` (examples/fairnas.py,
+about 40 lines) hands out one path per forward so that every candidate is trained equally often,
+in an explicit training loop written out below. Then `archsearch.mutator.ReplayMutator` replays
+each of the 64 architectures on the shared weights to score it, and the best one is fixed into a
+plain PyTorch model that keeps the supernet's weights and is fine-tuned.
 
     python examples/02_custom_mutator.py          # about a minute on 2 CPU cores
     python examples/02_custom_mutator.py --fast   # smoke run used by the test suite
@@ -14,99 +15,52 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-from collections.abc import Mapping
-from typing import Any
 
 import torch
-from mnist1d_cnn import accuracy, conv_bn_relu, train
+from fairnas import FairMutator
+from mnist1d_cnn import OpsCNN, accuracy, train
 from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 
 import archsearch
-import archsearch.nn as nn
 from archsearch.evaluator import load_mnist1d
-from archsearch.mutator import Mutator, RandomMutator
-
-
-class SupernetCNN(nn.Module):
-    """Three searchable blocks at a fixed width (mutators switch layers, not layer sizes)."""
-
-    def __init__(self, width: int = 32) -> None:
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv1d(1, width, 5, padding=2), nn.ReLU())
-        self.ops = nn.ModuleList(
-            nn.LayerChoice(
-                {
-                    "conv3": conv_bn_relu(width, 3),
-                    "conv5": conv_bn_relu(width, 5),
-                    "dilconv3": conv_bn_relu(width, 3, dilation=2),
-                    "identity": nn.Identity(),
-                },
-                label=f"op{i}",
-            )
-            for i in range(3)
-        )
-        self.head = nn.Sequential(nn.AdaptiveAvgPool1d(8), nn.Flatten(), nn.Linear(width * 8, 10))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem(x)
-        for op in self.ops:
-            x = op(x)
-        return self.head(x)
-
-
-class ReplayMutator(Mutator):
-    """A mutator that always runs one given architecture (its masks come from the space)."""
-
-    def __init__(self, model: torch.nn.Module, arch: Mapping[str, Any]) -> None:
-        super().__init__(model)
-        arch = self.search_space.validate(arch)
-        self.masks = {label: dim.mask(arch[label]) for label, dim in self.search_space.items()}
-
-    def sample_search(self) -> dict[str, list[bool]]:
-        return self.masks
-
-    def sample_final(self) -> dict[str, list[bool]]:
-        return self.masks
+from archsearch.mutator import ReplayMutator
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="tiny run for tests")
     args = parser.parse_args()
-    steps, finetune = (20, 1) if args.fast else (600, 5)
+    steps, finetune = (20, 1) if args.fast else (150, 5)
 
     split = load_mnist1d()
     train_data, valid_data = (
         Subset(split.train, range(3000)),
         Subset(split.train, range(3000, 4000)),
     )
-    supernet = SupernetCNN()
+    supernet = OpsCNN()
     print(archsearch.search_space(supernet).describe())
 
-    # Uniform single-path training: a new random path every step.
-    mutator = RandomMutator(supernet, seed=0)
+    # Strict fairness: each step runs one group of paths covering every candidate once, and
+    # applies the accumulated gradient.
+    mutator = FairMutator(supernet, seed=0)
     optimizer = torch.optim.Adam(supernet.parameters(), lr=0.005)
-    loader = DataLoader(train_data, batch_size=128, shuffle=True)
-    batches = iter(())
+    batches = itertools.cycle(DataLoader(train_data, batch_size=128, shuffle=True))
     supernet.train()
     for _ in tqdm(range(steps), desc="supernet", unit="step"):
-        x, y = next(batches, (None, None))
-        if x is None:
-            batches = iter(loader)
-            x, y = next(batches)
-        mutator.reset()
+        x, y = next(batches)
         optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(supernet(x), y).backward()
+        for _ in range(mutator.group_size):
+            mutator.reset()
+            torch.nn.functional.cross_entropy(supernet(x), y).backward()
         optimizer.step()
     mutator.unbind()
 
-    # Score every path with the shared weights, replaying each with a custom mutator.
+    # Score every path with the shared weights by replaying it.
     space = archsearch.search_space(supernet)
     scored = []
     for arch in itertools.islice(space.grid(), 4 if args.fast else None):
         replay = ReplayMutator(supernet, arch)
-        replay.reset()
         scored.append((accuracy(supernet, valid_data), replay.export()))
         replay.unbind()
     scored.sort(key=lambda item: -item[0])

@@ -70,6 +70,34 @@ class Mnist1dCNN(nn.Module):
         return self.head(self.pool(self.blocks(self.stem(x))))
 
 
+class OpsCNN(nn.Module):
+    """A fixed-width space of three op choices (64 architectures): plain mutators switch layers,
+    not layer sizes, so the examples that drive mutators by hand use this one."""
+
+    def __init__(self, width: int = 32) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv1d(1, width, 5, padding=2), nn.ReLU())
+        self.ops = nn.ModuleList(
+            nn.LayerChoice(
+                {
+                    "conv3": conv_bn_relu(width, 3),
+                    "conv5": conv_bn_relu(width, 5),
+                    "dilconv3": conv_bn_relu(width, 3, dilation=2),
+                    "identity": nn.Identity(),
+                },
+                label=f"op{i}",
+            )
+            for i in range(3)
+        )
+        self.head = nn.Sequential(nn.AdaptiveAvgPool1d(8), nn.Flatten(), nn.Linear(width * 8, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for op in self.ops:
+            x = op(x)
+        return self.head(x)
+
+
 def train(
     model: torch.nn.Module,
     data: Dataset,
