@@ -9,26 +9,23 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import TensorDataset
+from torch.utils.data import Dataset, TensorDataset
+
+from archsearch.space.home import archsearch_home
 
 
 @dataclass(frozen=True)
 class Split:
     """A train/test split as tensor datasets, with the input shape and number of classes."""
 
-    train: TensorDataset
-    test: TensorDataset
+    train: Dataset[Any]
+    test: Dataset[Any]
     input_shape: tuple[int, ...]
     num_classes: int
-
-
-def archsearch_home() -> Path:
-    """The folder for experiments and caches: `$ARCHSEARCH_HOME`, else `~/.archsearch`."""
-    return Path(os.environ.get("ARCHSEARCH_HOME") or Path.home() / ".archsearch")
 
 
 def load_mnist1d(seed: int = 42, *, channels_first: bool = True, cache: bool = True) -> Split:

@@ -8,8 +8,10 @@ from archsearch.oneshot.callbacks import (
     LRSchedulerCallback,
     ModelCheckpoint,
 )
+from archsearch.oneshot.constraints import FlopsConstraint, ParameterConstraint
 from archsearch.oneshot.metrics import accuracy
 from archsearch.oneshot.random import RandomTrainer
+from archsearch.oneshot.spos import SposTrainer
 
 BaseTrainer = BaseOneShotTrainer
 """NNI's name."""
@@ -19,8 +21,11 @@ __all__ = [
     "BaseOneShotTrainer",
     "BaseTrainer",
     "Callback",
+    "FlopsConstraint",
     "LRSchedulerCallback",
     "ModelCheckpoint",
+    "ParameterConstraint",
     "RandomTrainer",
+    "SposTrainer",
     "accuracy",
 ]

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from archsearch.mutator import Mutator, ReplayMutator
 from archsearch.nn import InputChoice, LayerChoice, Repeat, walk
 from archsearch.oneshot.callbacks import Callback
-from archsearch.space import Architecture
+from archsearch.space import Architecture, archsearch_home
 
 logger = logging.getLogger("archsearch.oneshot")
 
@@ -368,8 +368,6 @@ def _device(device: str | torch.device | None) -> torch.device:
 
 
 def _default_log_dir(algorithm: str) -> Path:
-    from archsearch.evaluator.datasets import archsearch_home
-
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return archsearch_home() / "oneshot" / f"{algorithm}-{stamp}-{os.getpid()}"
 

@@ -7,6 +7,7 @@ from archsearch.space.dimensions import (
     LayerChoiceDim,
     ValueChoiceDim,
 )
+from archsearch.space.home import archsearch_home
 from archsearch.space.search_space import Architecture, SearchSpace
 from archsearch.space.values import same_value, to_json_value
 
@@ -18,6 +19,7 @@ __all__ = [
     "LayerChoiceDim",
     "SearchSpace",
     "ValueChoiceDim",
+    "archsearch_home",
     "same_value",
     "to_json_value",
 ]
