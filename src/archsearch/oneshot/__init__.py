@@ -9,6 +9,7 @@ from archsearch.oneshot.callbacks import (
     ModelCheckpoint,
 )
 from archsearch.oneshot.constraints import FlopsConstraint, ParameterConstraint
+from archsearch.oneshot.darts import DartsMutator, DartsTrainer
 from archsearch.oneshot.metrics import accuracy
 from archsearch.oneshot.random import RandomTrainer
 from archsearch.oneshot.spos import SposTrainer
@@ -21,6 +22,8 @@ __all__ = [
     "BaseOneShotTrainer",
     "BaseTrainer",
     "Callback",
+    "DartsMutator",
+    "DartsTrainer",
     "FlopsConstraint",
     "LRSchedulerCallback",
     "ModelCheckpoint",

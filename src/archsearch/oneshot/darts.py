@@ -1,0 +1,392 @@
+"""DARTS (Liu, Simonyan & Yang, 2019): every choice becomes a softmax-weighted mixture of its
+candidates, and the mixture weights (the "alphas") are learned by gradient descent on held-out
+data, alternating with ordinary weight steps.
+
+The architecture gradient is first order by default (∇α L_val(w, α)). With `unrolled=True` it is
+the paper's second-order approximation: the validation loss is taken after one virtual weight
+step w' = w − ξ ∇w L_train(w, α), and the mixed second derivative through that step is estimated
+by a central finite difference. Virtual and perturbed weights are passed to the model with
+`torch.func.functional_call`, so the real weights are never written to (nothing to restore, no
+rounding left behind) and BatchNorm running statistics of those passes go to scratch copies.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence, Sized
+from typing import Any
+
+import torch
+from torch.func import functional_call
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from archsearch.mutator import Mutator
+from archsearch.nn import InputChoice, LayerChoice, Repeat
+from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
+from archsearch.oneshot.callbacks import Callback
+from archsearch.space import InputChoiceDim
+
+FD_RADIUS = 0.01
+"""Length of the finite-difference step in weight space: w± = w ± ε·v with ε = 0.01 / ‖v‖."""
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class DartsMutator(Mutator):
+    """One vector of architecture logits (alphas) per label; decisions are their softmax.
+
+    Every label of the search space gets alphas — LayerChoice, InputChoice and value labels
+    (Repeat depths, ValueChoice layer arguments) — initialised to 1e-3·N(0, 1), stored in
+    `self.alphas` (an nn.ParameterDict; keys are the labels escaped by `alpha_key`, since labels
+    may contain '.' or '/'). `mutator.parameters()` is exactly the alphas.
+
+    `decision_for` computes a fresh softmax on every call, so each forward pass builds its own
+    graph back to the alphas (a softmax cached at `reset()` would be freed by the first
+    backward). A Repeat runs at the argmax depth (the default `Mutator.on_forward_repeat`): its
+    depth is exported from its alphas but receives no gradient from the mixture.
+
+    Export: the argmax candidate for layer and value labels; for an InputChoice the `n_chosen`
+    inputs of highest weight, or with `n_chosen=None` every input weighted above uniform (1/n),
+    at least the top one. Ties go to the lower index.
+    """
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__(model)
+        self.alphas = torch.nn.ParameterDict()
+        self._alpha_keys: dict[str, str] = {}
+        for label, dim in self.search_space.items():
+            key = alpha_key(label)
+            self._alpha_keys[label] = key
+            self.alphas[key] = torch.nn.Parameter(1e-3 * torch.randn(len(dim.mask(dim.default()))))
+
+    def alpha(self, label: str) -> torch.nn.Parameter:
+        """The architecture logits of `label`, one per candidate."""
+        try:
+            key = self._alpha_keys[label]
+        except KeyError:
+            raise KeyError(
+                f"no architecture parameters for label {label!r}; "
+                f"labels: {self.search_space.labels}"
+            ) from None
+        alpha: torch.nn.Parameter = self.alphas[key]
+        return alpha
+
+    def decision_for(self, label: str) -> torch.Tensor:
+        return torch.softmax(self.alpha(label), dim=-1)
+
+    @torch.no_grad()
+    def probabilities(self) -> dict[str, torch.Tensor]:
+        """The softmax of every label's alphas (detached), in model order."""
+        return {label: torch.softmax(self.alpha(label), dim=-1) for label in self.search_space}
+
+    def sample_search(self) -> dict[str, torch.Tensor]:
+        return self.probabilities()
+
+    def sample_final(self) -> dict[str, torch.Tensor]:
+        masks = {}
+        for label, probs in self.probabilities().items():
+            weights = probs.tolist()
+            ranked = sorted(range(len(weights)), key=lambda i: (-weights[i], i))
+            dim = self.search_space[label]
+            if isinstance(dim, InputChoiceDim) and dim.n_chosen is None:
+                # Clearly above uniform: a uniform softmax rounds some entries up past 1/n.
+                above = (1 + 1e-5) / len(weights)
+                chosen = [i for i in ranked if weights[i] > above] or ranked[:1]
+            elif isinstance(dim, InputChoiceDim):
+                chosen = ranked[: dim.n_chosen]
+            else:
+                chosen = ranked[:1]
+            masks[label] = torch.tensor([i in chosen for i in range(len(weights))])
+        return masks
+
+
+def alpha_key(label: str) -> str:
+    """The ParameterDict key of a label: '%', '.' and '/' percent-encoded (a key may not hold
+    '.'), and the first character too when the key would shadow a ParameterDict attribute
+    (a label such as "keys" or "type"). Distinct labels always get distinct keys."""
+    key = "".join(f"%{ord(c):02X}" if c in "%./" else c for c in label)
+    if not key or hasattr(torch.nn.ParameterDict(), key):
+        key = f"%{ord(key[0]):02X}{key[1:]}" if key else "%"
+    return key
+
+
+class DartsTrainer(BaseOneShotTrainer):
+    """DARTS search (NNI's signature). `dataset_train` is split in two fixed halves: the first
+    trains the weights, the second the architecture. Each step takes one batch of each: an
+    architecture step (Adam on the alphas, betas (0.5, 0.999), `arc_weight_decay`), then a weight
+    step (`optimizer`, gradients clipped to norm `grad_clip`; None disables clipping).
+
+    `unrolled=True` uses the second-order gradient; ξ is the weight optimizer's current learning
+    rate (per parameter group). For `torch.optim.SGD` the virtual step is SGD's own update —
+    momentum buffer, dampening, Nesterov and weight decay included; for any other optimizer it
+    is a plain gradient step (the paper's approximation). Gradient clipping is not simulated.
+
+    `mutator` may be a DartsMutator (or subclass) already bound to `model`; models with value
+    choices as layer arguments need the default, built after the supernet conversion.
+    """
+
+    algorithm = "darts"
+    value_choices = "mix"
+    supported = (LayerChoice, InputChoice, Repeat)
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        metrics: Metrics,
+        optimizer: torch.optim.Optimizer,
+        num_epochs: int,
+        dataset_train: Dataset[Any],
+        dataset_valid: Dataset[Any],
+        mutator: DartsMutator | None = None,
+        batch_size: int = 64,
+        workers: int = 0,
+        device: str | torch.device | None = None,
+        log_frequency: int | None = None,
+        callbacks: Sequence[Callback] | None = None,
+        arc_learning_rate: float = 3.0e-4,
+        unrolled: bool = False,
+        *,
+        arc_weight_decay: float = 1e-3,
+        grad_clip: float | None = 5.0,
+        log_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if not isinstance(dataset_train, Sized) or len(dataset_train) < 2:
+            raise ValueError("DartsTrainer needs a dataset_train with a length of at least 2")
+        if mutator is not None and not isinstance(mutator, DartsMutator):
+            raise TypeError(f"mutator must be a DartsMutator, got {type(mutator).__name__}")
+        if mutator is not None and mutator.model is not model:
+            raise ValueError("the mutator passed to DartsTrainer is bound to another model")
+        self._given_mutator = mutator
+        self.arc_learning_rate = arc_learning_rate
+        self.arc_weight_decay = arc_weight_decay
+        self.unrolled = unrolled
+        self.grad_clip = grad_clip
+        half = len(dataset_train) // 2
+        self.dataset_weights: Dataset[Any] = Subset(dataset_train, range(half))
+        """The first half of `dataset_train`: trains the weights."""
+        self.dataset_arch: Dataset[Any] = Subset(dataset_train, range(half, len(dataset_train)))
+        """The second half of `dataset_train`: trains the architecture."""
+        super().__init__(
+            model,
+            loss,
+            metrics,
+            optimizer,
+            num_epochs,
+            dataset_train,
+            dataset_valid,
+            batch_size,
+            workers,
+            device,
+            log_frequency,
+            callbacks,
+            log_dir=log_dir,
+        )
+
+    @property
+    def darts_mutator(self) -> DartsMutator:
+        """`self.mutator`, typed."""
+        assert isinstance(self.mutator, DartsMutator)
+        return self.mutator
+
+    def build_mutator(self) -> Mutator:
+        mutator = self._given_mutator or DartsMutator(self.model)
+        mutator.bind()
+        # Moved here (the base moves it again, a no-op) so that the architecture optimizer exists
+        # before callbacks are built and holds the parameters on their final device.
+        mutator.to(self.device)
+        self.arch_optimizer = torch.optim.Adam(
+            mutator.parameters(),
+            lr=self.arc_learning_rate,
+            betas=(0.5, 0.999),
+            weight_decay=self.arc_weight_decay,
+        )
+        return mutator
+
+    def optimizers(self) -> dict[str, Any]:
+        return {"weights": self.optimizer, "arch": self.arch_optimizer}
+
+    def arch_probabilities(self) -> dict[str, list[float]]:
+        return {k: p.tolist() for k, p in self.darts_mutator.probabilities().items()}
+
+    def training_batches(self) -> _Paired:
+        """Pairs (weight batch, architecture batch) from the two halves of `dataset_train`."""
+        return _Paired(
+            self.loader(self.dataset_weights, shuffle=True),
+            self.loader(self.dataset_arch, shuffle=True),
+        )
+
+    def train_step(self, batch: Any) -> dict[str, float]:
+        weight_batch, arch_batch = batch
+        x, y = self.to_device(weight_batch)
+        self.arch_step((x, y), self.to_device(arch_batch))
+        weights = self._weights()
+        self.optimizer.zero_grad()
+        output = self.model(x)
+        loss = self.loss(output, y)
+        # Only the weights collect gradients here: the alphas learn from the architecture step.
+        loss.backward(inputs=weights)
+        if self.grad_clip is not None and self.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(weights, self.grad_clip)
+        self.optimizer.step()
+        return {"loss": loss.item(), **self.metrics(output.detach(), y)}
+
+    def arch_step(self, train_batch: Batch, valid_batch: Batch) -> float:
+        """One architecture update from a weight batch (used by the unrolled gradient) and an
+        architecture batch; returns the validation loss it saw. Weights are not changed."""
+        self.arch_optimizer.zero_grad()
+        loss = self.arch_backward(train_batch, valid_batch)
+        self.arch_optimizer.step()
+        return loss
+
+    def arch_backward(self, train_batch: Batch, valid_batch: Batch) -> float:
+        """Add the architecture gradient (first or second order) to the alphas' `.grad`.
+
+        Weights and their `.grad` are left untouched. Returns the validation loss (at w, or at the
+        virtual weights w' when unrolled)."""
+        alphas = list(self.mutator.parameters())
+        if not alphas:  # nothing to search
+            return math.nan
+        if not self.unrolled:
+            x, y = valid_batch
+            loss = self.loss(self.model(x), y)
+            loss.backward(inputs=alphas)
+            return loss.item()
+        grads, value = self.unrolled_gradient(train_batch, valid_batch)
+        for alpha, grad in zip(alphas, grads, strict=True):
+            if grad is not None:
+                alpha.grad = grad if alpha.grad is None else alpha.grad + grad
+        return value
+
+    def unrolled_gradient(
+        self, train_batch: Batch, valid_batch: Batch
+    ) -> tuple[list[torch.Tensor | None], float]:
+        """The second-order DARTS gradient per alpha (None where an alpha has no influence) and
+        the validation loss at w':
+
+            ∇α L_val(w', α) − ∇²_{α,w} L_train(w, α) · u,   u = (∂w'/∂∇w L_train)ᵀ ∇_{w'} L_val,
+
+        which for plain SGD is u = ξ ∇_{w'} L_val. The Hessian-vector product is the central
+        difference (∇α L_train(w + εu) − ∇α L_train(w − εu)) / 2ε with ε = FD_RADIUS / ‖u‖.
+        The same dropout randomness is replayed for the three passes over the weight batch."""
+        alphas = list(self.mutator.parameters())
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        names = [n for n, _ in named]
+        weights = [p for _, p in named]
+        # Scratch running statistics: BatchNorm updates from virtual weights are thrown away.
+        scratch = {n: b.detach().clone() for n, b in self.model.named_buffers()}
+
+        def loss_at(params: Sequence[torch.Tensor], batch: Batch) -> torch.Tensor:
+            x, y = batch
+            state = {**scratch, **dict(zip(names, params, strict=True))}
+            return self.loss(functional_call(self.model, state, (x,)), y)
+
+        randomness = _RngState(self.device)
+        train_grads = torch.autograd.grad(loss_at(weights, train_batch), weights, allow_unused=True)
+        shifted, coefs = self._virtual_step(weights, train_grads)
+        valid_loss = loss_at(shifted, valid_batch)
+        found = torch.autograd.grad(valid_loss, [*alphas, *shifted], allow_unused=True)
+        direct: list[torch.Tensor | None] = list(found[: len(alphas)])
+        v = found[len(alphas) :]
+        after = _RngState(self.device)
+        with torch.no_grad():
+            u = [None if g is None or c == 0 else c * g for g, c in zip(v, coefs, strict=True)]
+            norm = math.sqrt(sum(float(x.pow(2).sum()) for x in u if x is not None))
+        if norm > 0:
+            eps = FD_RADIUS / norm
+            ends = []
+            for sign in (1.0, -1.0):
+                with torch.no_grad():
+                    moved = [
+                        w.detach() if d is None else w.detach() + (sign * eps) * d
+                        for w, d in zip(weights, u, strict=True)
+                    ]
+                randomness.restore()
+                ends.append(
+                    torch.autograd.grad(loss_at(moved, train_batch), alphas, allow_unused=True)
+                )
+            after.restore()
+            for i, (plus, minus) in enumerate(zip(*ends, strict=True)):
+                if plus is not None and minus is not None:
+                    hvp = (plus - minus) / (2 * eps)
+                    direct[i] = -hvp if direct[i] is None else direct[i] - hvp
+        return direct, valid_loss.item()
+
+    def _virtual_step(
+        self, weights: Sequence[torch.Tensor], grads: Sequence[torch.Tensor | None]
+    ) -> tuple[list[torch.Tensor], list[float]]:
+        """w' for each weight (a fresh leaf) and the scalar c with ∂w'/∂(∇w L) = −c."""
+        groups = {id(p): g for g in self.optimizer.param_groups for p in g["params"]}
+        sgd = isinstance(self.optimizer, torch.optim.SGD)
+        shifted: list[torch.Tensor] = []
+        coefs: list[float] = []
+        with torch.no_grad():
+            for w, g in zip(weights, grads, strict=True):
+                group = groups.get(id(w))
+                if group is None or g is None:  # not optimized, or skipped by step(): w' = w
+                    shifted.append(w.detach().requires_grad_())
+                    coefs.append(0.0)
+                    continue
+                lr = float(group["lr"])
+                if sgd:
+                    step, c = _sgd_step(w, g, group, self.optimizer.state.get(w, {}))
+                else:
+                    step, c = g, 1.0
+                shifted.append((w - lr * step).requires_grad_())
+                coefs.append(lr * c)
+        return shifted, coefs
+
+    def _weights(self) -> list[torch.Tensor]:
+        return [p for p in self.model.parameters() if p.requires_grad]
+
+
+def _sgd_step(
+    w: torch.Tensor, grad: torch.Tensor, group: dict[str, Any], state: dict[str, Any]
+) -> tuple[torch.Tensor, float]:
+    """The direction torch.optim.SGD would step along (w ← w − lr·d) and ∂d/∂grad (a scalar)."""
+    sign = -1.0 if group.get("maximize", False) else 1.0
+    d = sign * grad
+    if group["weight_decay"]:
+        d = d + group["weight_decay"] * w
+    c = sign
+    momentum = group["momentum"]
+    if momentum:
+        buf = state.get("momentum_buffer")
+        if buf is None:  # SGD's first step starts the buffer at d itself
+            new_buf, dbuf = d, 1.0
+        else:
+            new_buf, dbuf = momentum * buf + (1 - group["dampening"]) * d, 1 - group["dampening"]
+        if group["nesterov"]:
+            d, c = d + momentum * new_buf, c * (1 + momentum * dbuf)
+        else:
+            d, c = new_buf, c * dbuf
+    return d, c
+
+
+class _Paired:
+    """Iterate two loaders in step, as long as the shorter one lasts."""
+
+    def __init__(self, first: DataLoader[Any], second: DataLoader[Any]) -> None:
+        self.first = first
+        self.second = second
+
+    def __len__(self) -> int:
+        return min(len(self.first), len(self.second))
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        return zip(self.first, self.second, strict=False)
+
+
+class _RngState:
+    """The global random state (CPU and the trainer's CUDA device) at construction."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.cpu = torch.get_rng_state()
+        self.cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+
+    def restore(self) -> None:
+        torch.set_rng_state(self.cpu)
+        if self.cuda is not None:
+            torch.cuda.set_rng_state(self.cuda, self.device)
