@@ -10,6 +10,7 @@ from archsearch.oneshot.callbacks import (
 )
 from archsearch.oneshot.constraints import FlopsConstraint, ParameterConstraint
 from archsearch.oneshot.darts import DartsMutator, DartsTrainer
+from archsearch.oneshot.enas import EnasMutator, EnasTrainer
 from archsearch.oneshot.metrics import accuracy
 from archsearch.oneshot.random import RandomTrainer
 from archsearch.oneshot.spos import SposTrainer
@@ -24,6 +25,8 @@ __all__ = [
     "Callback",
     "DartsMutator",
     "DartsTrainer",
+    "EnasMutator",
+    "EnasTrainer",
     "FlopsConstraint",
     "LRSchedulerCallback",
     "ModelCheckpoint",

@@ -1,0 +1,435 @@
+"""ENAS (Pham et al., 2018): an LSTM controller samples paths of a weight-sharing supernet and
+learns by REINFORCE from the reward of each sampled path on validation data."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from archsearch.mutator import Mutator
+from archsearch.nn import InputChoice, LayerChoice, Repeat
+from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
+from archsearch.oneshot.callbacks import Callback
+from archsearch.space import Architecture, Dimension, InputChoiceDim
+
+RewardFunction = Callable[[torch.Tensor, torch.Tensor], float]
+"""`reward_function(output, target) -> float` (higher is better), e.g. a batch's accuracy."""
+
+
+@dataclass
+class _Walk:
+    """What one pass of the controller over all labels produced."""
+
+    masks: dict[str, torch.Tensor] = field(default_factory=dict)
+    probabilities: dict[str, list[float]] = field(default_factory=dict)
+    log_prob: list[torch.Tensor] = field(default_factory=list)
+    entropy: list[torch.Tensor] = field(default_factory=list)
+    skip_penalty: list[torch.Tensor] = field(default_factory=list)
+
+
+class EnasMutator(Mutator):
+    """ENAS' controller: an LSTM that decides the model's labels one after another, in order.
+
+    Each label has its own output head (logits over its candidates) and its own embedding of
+    those candidates, which is fed back as the next LSTM input, so every decision depends on the
+    ones before it. Layer choices and value choices (Repeat depths included) are categorical; an
+    InputChoice with `n_chosen=k` picks k distinct inputs one at a time without replacement; with
+    `n_chosen=None` each input is kept by its own Bernoulli "skip" decision, as the paper's skip
+    connections are, and `sample_skip_penalty` is the KL divergence of those keep-probabilities
+    from `skip_target`. Logits are divided by `temperature` and squashed to
+    `tanh_constant * tanh(logits)` (either may be None to skip that step).
+
+    `sample_search()` samples a path and keeps `sample_log_prob`, `sample_entropy` and
+    `sample_skip_penalty` (tensors with grad) for the REINFORCE step; call `reset()` under
+    `torch.no_grad()` when only the path is needed. `sample_final()` is the greedy path: the most
+    probable candidate at every step (the top k inputs for `n_chosen=k`, every input with
+    keep-probability above 1/2 for `n_chosen=None`), so the export is deterministic.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        lstm_size: int = 64,
+        lstm_num_layers: int = 2,
+        tanh_constant: float | None = 1.5,
+        temperature: float | None = None,
+        skip_target: float = 0.4,
+    ) -> None:
+        super().__init__(model)
+        if not 0.0 < skip_target < 1.0:
+            raise ValueError(f"skip_target must be in (0, 1), got {skip_target}")
+        self.lstm_size = lstm_size
+        self.tanh_constant = tanh_constant
+        self.temperature = temperature
+        self.skip_target = skip_target
+        self.lstm = torch.nn.ModuleList(
+            torch.nn.LSTMCell(lstm_size, lstm_size) for _ in range(lstm_num_layers)
+        )
+        self.g_emb = torch.nn.Parameter(torch.empty(1, lstm_size))
+        """The first LSTM input (before any decision was made)."""
+        widths = [_width(dim) for dim in self.search_space.values()]
+        # Indexed by label position: labels contain dots, which ModuleDict keys may not.
+        self.heads = torch.nn.ModuleList(torch.nn.Linear(lstm_size, w) for w in widths)
+        self.embeddings = torch.nn.ModuleList(torch.nn.Embedding(w, lstm_size) for w in widths)
+        # The paper initialises the controller uniformly in [-0.1, 0.1].
+        for param in self.parameters():
+            torch.nn.init.uniform_(param, -0.1, 0.1)
+        self.sample_log_prob = torch.zeros(())
+        """Log-probability of the last `sample_search()` path."""
+        self.sample_entropy = torch.zeros(())
+        """Entropy of the controller's decisions along the last sampled path (summed)."""
+        self.sample_skip_penalty = torch.zeros(())
+        """KL(keep-probabilities ‖ skip_target) of the last path's any-subset input choices."""
+
+    def sample_search(self) -> dict[str, torch.Tensor]:
+        walk = self._walk(greedy=False)
+        self.sample_log_prob = _total(walk.log_prob, self.g_emb)
+        self.sample_entropy = _total(walk.entropy, self.g_emb)
+        self.sample_skip_penalty = _total(walk.skip_penalty, self.g_emb)
+        return walk.masks
+
+    @torch.no_grad()
+    def sample_final(self) -> dict[str, torch.Tensor]:
+        return self._walk(greedy=True).masks
+
+    @torch.no_grad()
+    def greedy_probabilities(self) -> dict[str, list[float]]:
+        """Per label, the controller's distribution at that label while following the greedy
+        path: a softmax over candidates; for `n_chosen=k` the distribution of the first pick;
+        for `n_chosen=None` each input's keep-probability (these need not sum to 1)."""
+        return self._walk(greedy=True).probabilities
+
+    def sampled_architecture(self) -> Architecture:
+        """The decision of the last `reset()` as a canonical architecture."""
+        return self.search_space.validate(
+            {label: self.decision_for(label).tolist() for label in self.search_space}
+        )
+
+    # ----- the controller --------------------------------------------------------------------
+
+    def _walk(self, greedy: bool) -> _Walk:
+        walk = _Walk()
+        inputs: torch.Tensor = self.g_emb
+        zeros = torch.zeros_like(self.g_emb)
+        state = [(zeros, zeros) for _ in self.lstm]
+        for index, (label, dim) in enumerate(self.search_space.items()):
+            head = self.heads[index]
+            embedding = self.embeddings[index]
+            assert isinstance(embedding, torch.nn.Embedding)
+            if isinstance(dim, InputChoiceDim) and dim.n_chosen is None:
+                logits = self._logits(head, inputs, state)
+                keep, inputs = self._keep_inputs(label, logits, embedding, greedy, walk)
+                walk.masks[label] = keep.cpu()
+                continue
+            picks = dim.n_chosen if isinstance(dim, InputChoiceDim) and dim.n_chosen else 1
+            taken = torch.zeros(_width(dim), dtype=torch.bool, device=self.g_emb.device)
+            for pick in range(picks):
+                logits = self._logits(head, inputs, state).masked_fill(taken, float("-inf"))
+                log_p = F.log_softmax(logits, dim=-1)
+                probs = log_p.exp()
+                if greedy and pick == 0:
+                    walk.probabilities[label] = probs.tolist()
+                choice = int(probs.argmax() if greedy else torch.multinomial(probs, 1))
+                open_log_p = log_p[~taken]  # taken inputs have probability 0: no entropy, no NaN
+                walk.log_prob.append(log_p[choice])
+                walk.entropy.append(-(open_log_p.exp() * open_log_p).sum())
+                taken = taken.clone()  # the previous mask is saved for backward by masked_fill
+                taken[choice] = True
+                inputs = embedding.weight[choice].unsqueeze(0)
+            walk.masks[label] = taken.cpu()
+        return walk
+
+    def _logits(
+        self,
+        head: torch.nn.Module,
+        inputs: torch.Tensor,
+        state: list[tuple[torch.Tensor, torch.Tensor]],
+    ) -> torch.Tensor:
+        """Advance the stacked LSTM by one step (updating `state`) and read a label's logits."""
+        x = inputs
+        for layer, cell in enumerate(self.lstm):
+            h, c = cell(x, state[layer])
+            state[layer] = (h, c)
+            x = h
+        logits: torch.Tensor = head(x).squeeze(0)
+        if self.temperature is not None:
+            logits = logits / self.temperature
+        if self.tanh_constant is not None:
+            logits = self.tanh_constant * torch.tanh(logits)
+        return logits
+
+    def _keep_inputs(
+        self,
+        label: str,
+        logits: torch.Tensor,
+        embedding: torch.nn.Embedding,
+        greedy: bool,
+        walk: _Walk,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Bernoulli keep/skip per input; returns the keep mask and the next LSTM input."""
+        keep_p = torch.sigmoid(logits)
+        if greedy:
+            walk.probabilities[label] = keep_p.tolist()
+        keep = keep_p > 0.5 if greedy else torch.bernoulli(keep_p.detach()).bool()
+        dist = torch.distributions.Bernoulli(logits=logits)
+        walk.log_prob.append(dist.log_prob(keep.float()).sum())
+        walk.entropy.append(dist.entropy().sum())
+        target = self.skip_target
+        kl = keep_p * torch.log(keep_p / target) + (1 - keep_p) * torch.log(
+            (1 - keep_p) / (1 - target)
+        )
+        walk.skip_penalty.append(kl.sum())
+        # As in the paper, the next input averages the kept inputs' embeddings (and a zero
+        # vector, so that keeping nothing is well defined).
+        inputs = (keep.float() @ embedding.weight / (1 + keep.sum())).unsqueeze(0)
+        return keep, inputs
+
+
+def _width(dim: Dimension) -> int:
+    """Number of candidates of a dimension (the length of its masks)."""
+    return len(dim.mask(dim.default()))
+
+
+def _total(terms: Sequence[torch.Tensor], like: torch.Tensor) -> torch.Tensor:
+    return torch.stack(list(terms)).sum() if terms else torch.zeros((), device=like.device)
+
+
+class EnasTrainer(BaseOneShotTrainer):
+    """ENAS with NNI's arguments: every epoch trains the supernet on `child_steps` batches of
+    `dataset_train`, one controller sample per batch, then trains the controller.
+
+    The controller phase makes `mutator_steps` Adam steps (lr `mutator_lr`), each accumulating
+    the REINFORCE gradient of `mutator_steps_aggregate` sampled paths, each scored on its own
+    `dataset_valid` batch (model in eval mode): reward = `reward_function(output, target)` +
+    `entropy_weight` · entropy; the baseline is its moving average (`baseline_decay`); the loss is
+    −log p(path) · (reward − baseline) + `skip_weight` · skip penalty (for `n_chosen=None` input
+    choices, see `EnasMutator`). Both phases cycle their loader when it runs out. A model that
+    returns `(logits, aux_logits)` in training mode gets `aux_weight` × the auxiliary loss.
+    Validation scores `test_arc_per_epoch` sampled paths on `dataset_valid` and averages them;
+    `export()` is the controller's greedy path. `grad_clip` bounds the weights' gradient norm
+    (5, as in the paper; None: no clipping).
+    """
+
+    algorithm = "enas"
+    supported = (LayerChoice, InputChoice, Repeat)
+    value_choices = "slice"
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        metrics: Metrics,
+        reward_function: RewardFunction | None,
+        optimizer: torch.optim.Optimizer,
+        num_epochs: int,
+        dataset_train: Dataset[Any],
+        dataset_valid: Dataset[Any],
+        mutator: EnasMutator | None = None,
+        batch_size: int = 64,
+        workers: int = 0,
+        device: str | torch.device | None = None,
+        log_frequency: int | None = None,
+        callbacks: Sequence[Callback] | None = None,
+        entropy_weight: float = 0.0001,
+        skip_weight: float = 0.8,
+        baseline_decay: float = 0.999,
+        child_steps: int = 500,
+        mutator_lr: float = 0.00035,
+        mutator_steps_aggregate: int = 20,
+        mutator_steps: int = 50,
+        aux_weight: float = 0.4,
+        test_arc_per_epoch: int = 1,
+        *,
+        grad_clip: float | None = 5.0,
+        log_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if reward_function is None or not callable(reward_function):
+            raise TypeError(
+                "EnasTrainer needs reward_function(output, target) -> float, the reward of a "
+                f"sampled path on a validation batch (e.g. its accuracy); got {reward_function!r}"
+            )
+        for name, steps in (
+            ("child_steps", child_steps),
+            ("mutator_steps", mutator_steps),
+            ("test_arc_per_epoch", test_arc_per_epoch),
+        ):
+            if steps < 0:
+                raise ValueError(f"{name} must be >= 0, got {steps}")
+        if mutator_steps_aggregate < 1:
+            raise ValueError(f"mutator_steps_aggregate must be >= 1, got {mutator_steps_aggregate}")
+        if not 0.0 <= baseline_decay <= 1.0:
+            raise ValueError(f"baseline_decay must be in [0, 1], got {baseline_decay}")
+        self.reward_function = reward_function
+        self.entropy_weight = entropy_weight
+        self.skip_weight = skip_weight
+        self.baseline_decay = baseline_decay
+        self.child_steps = child_steps
+        self.mutator_steps_aggregate = mutator_steps_aggregate
+        self.mutator_steps = mutator_steps
+        self.aux_weight = aux_weight
+        self.test_arc_per_epoch = test_arc_per_epoch
+        self.grad_clip = grad_clip
+        self.baseline = 0.0
+        """Moving average of the controller's rewards."""
+        self._given_mutator = mutator
+        super().__init__(
+            model,
+            loss,
+            metrics,
+            optimizer,
+            num_epochs,
+            dataset_train,
+            dataset_valid,
+            batch_size,
+            workers,
+            device,
+            log_frequency,
+            callbacks,
+            log_dir=log_dir,
+        )
+        self.controller_optimizer = torch.optim.Adam(self.mutator.parameters(), lr=mutator_lr)
+
+    @property
+    def controller(self) -> EnasMutator:
+        """The ENAS controller (the same object as `mutator`)."""
+        assert isinstance(self.mutator, EnasMutator)
+        return self.mutator
+
+    def build_mutator(self) -> Mutator:
+        given = self._given_mutator
+        if given is None:
+            return EnasMutator(self.model)
+        if not isinstance(given, EnasMutator):
+            raise TypeError(f"EnasTrainer needs an EnasMutator, got {type(given).__name__}")
+        if given.model is not self.model:
+            raise ValueError("the mutator must be built on the model given to EnasTrainer")
+        given.bind()
+        return given
+
+    def train_one_epoch(self, epoch: int) -> dict[str, float]:
+        """The child phase, then the controller phase; their metrics merged (the controller's
+        prefixed `controller_`)."""
+        name = f"epoch {epoch + 1}/{self.num_epochs}"
+        child_batches = _Steps(self.training_batches(), self.child_steps)
+        child = self.run_steps(f"{name} child", child_batches, self.train_step)
+        was_training = self.model.training
+        # Rewards judge the shared weights as they are: no dropout, frozen batch statistics.
+        self.model.eval()
+        try:
+            samples = _Steps(
+                self.loader(self.dataset_valid, shuffle=True),
+                self.mutator_steps,
+                group=self.mutator_steps_aggregate,
+            )
+            controller = self.run_steps(f"{name} controller", samples, self.controller_step)
+        finally:
+            self.model.train(was_training)
+        return {**child, **{f"controller_{k}": v for k, v in controller.items()}}
+
+    def train_step(self, batch: Any) -> Mapping[str, float]:
+        """One weight step of the supernet on a freshly sampled path."""
+        x, y = self.to_device(batch)
+        with torch.no_grad():  # the child step needs only the path, not the controller's graph
+            self.mutator.reset()
+        self.optimizer.zero_grad()
+        output = self.model(x)
+        if isinstance(output, tuple):
+            logits, aux_logits = output
+            loss = self.loss(logits, y) + self.aux_weight * self.loss(aux_logits, y)
+        else:
+            logits, loss = output, self.loss(output, y)
+        loss.backward()
+        if self.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        self.optimizer.step()
+        return {"loss": loss.item(), **self.metrics(logits.detach(), y)}
+
+    def controller_step(self, batches: Sequence[Any]) -> Mapping[str, float]:
+        """One controller update from one sampled path per batch (REINFORCE, gradients
+        accumulated over the batches)."""
+        controller = self.controller
+        self.controller_optimizer.zero_grad()
+        totals = {"reward": 0.0, "loss": 0.0, "entropy": 0.0, "skip_penalty": 0.0}
+        for batch in batches:
+            x, y = self.to_device(batch)
+            controller.reset()
+            with torch.no_grad():
+                output = self.model(x)
+            if isinstance(output, tuple):
+                output = output[0]
+            reward = float(self.reward_function(output, y))
+            entropy = controller.sample_entropy.item()
+            reward += self.entropy_weight * entropy
+            self.baseline = self.baseline_decay * self.baseline + (1 - self.baseline_decay) * reward
+            loss = -controller.sample_log_prob * (reward - self.baseline)
+            loss = loss + self.skip_weight * controller.sample_skip_penalty
+            (loss / len(batches)).backward()
+            totals["reward"] += reward
+            totals["loss"] += loss.item()
+            totals["entropy"] += entropy
+            totals["skip_penalty"] += controller.sample_skip_penalty.item()
+        self.controller_optimizer.step()
+        result = {k: v / max(len(batches), 1) for k, v in totals.items()}
+        result["baseline"] = self.baseline
+        return result
+
+    def validate_one_epoch(self, epoch: int) -> dict[str, float]:
+        """Mean metrics of `test_arc_per_epoch` sampled paths, each on all of `dataset_valid`."""
+        results = []
+        for _ in range(self.test_arc_per_epoch):
+            with torch.no_grad():
+                self.mutator.reset()
+            results.append(self.evaluate_architecture(self.controller.sampled_architecture()))
+        keys = dict.fromkeys(k for r in results for k in r)
+        return {k: sum(r[k] for r in results) / len(results) for k in keys}
+
+    def arch_probabilities(self) -> dict[str, list[float]]:
+        """The controller's distributions along its greedy path (`greedy_probabilities`)."""
+        return self.controller.greedy_probabilities()
+
+    def optimizers(self) -> dict[str, Any]:
+        return {"weights": self.optimizer, "controller": self.controller_optimizer}
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"baseline": self.baseline}
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        self.baseline = float(state["baseline"])
+
+
+class _Steps:
+    """`steps` items of `source`, iterated again whenever it runs out (items grouped in lists
+    of `group` when given); sized, so progress bars know the total."""
+
+    def __init__(self, source: Iterable[Any], steps: int, group: int | None = None) -> None:
+        self.source = source
+        self.steps = steps
+        self.group = group
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self) -> Iterator[Any]:
+        items = _cycle(self.source)
+        for _ in range(self.steps):
+            chunk = list(itertools.islice(items, self.group or 1))
+            if not chunk:  # an empty source: stop rather than spin
+                return
+            yield chunk if self.group is not None else chunk[0]
+
+
+def _cycle(source: Iterable[Any]) -> Iterator[Any]:
+    while True:
+        empty = True
+        for item in source:
+            empty = False
+            yield item
+        if empty:
+            return

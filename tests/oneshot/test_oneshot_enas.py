@@ -1,0 +1,283 @@
+"""ENAS: the LSTM controller learns, samples valid paths, trains a supernet and resumes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from conftest import DigitsNet, DigitsValueNet
+from torch.utils.data import TensorDataset
+
+import archsearch
+import archsearch.nn as nn
+from archsearch.evaluator import Split
+from archsearch.oneshot import ModelCheckpoint, accuracy
+from archsearch.oneshot.enas import EnasMutator, EnasTrainer
+
+
+def batch_accuracy(output: torch.Tensor, target: torch.Tensor) -> float:
+    return accuracy(output, target)["acc"]
+
+
+class ToyNet(nn.Module):
+    """Two labels: `op` (3 candidates, only the last is rewarded) and `act` (not rewarded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.op = nn.LayerChoice([nn.Linear(4, 4) for _ in range(3)], label="op")
+        self.act = nn.LayerChoice([nn.ReLU(), nn.Tanh()], label="act")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.op(x))
+
+
+class WideNet(nn.Module):
+    """Every kind of decision: a layer choice, k-of-n and any-subset inputs, a Repeat depth."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.op = nn.LayerChoice([nn.Linear(4, 4), nn.Identity()], label="op")
+        self.pick2 = nn.InputChoice(n_candidates=4, n_chosen=2, label="pick2")
+        self.any = nn.InputChoice(n_candidates=3, n_chosen=None, label="any")
+        self.blocks = nn.Repeat(nn.Linear(4, 4), (1, 3), label="depth")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.op(x)
+        x = self.pick2([x, 2 * x, 3 * x, 4 * x])
+        y = self.any([x, -x, x * x])
+        return self.blocks(x if y is None else y)
+
+
+def make_trainer(
+    digits: Split, log_dir: Path, epochs: int = 2, callbacks: list[Any] | None = None
+) -> EnasTrainer:
+    torch.manual_seed(0)
+    model = DigitsNet()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    return EnasTrainer(
+        model,
+        torch.nn.functional.cross_entropy,
+        accuracy,
+        batch_accuracy,
+        optimizer,
+        epochs,
+        digits.train,
+        digits.test,
+        batch_size=64,
+        callbacks=callbacks,
+        child_steps=6,
+        mutator_steps=3,
+        mutator_steps_aggregate=2,
+        mutator_lr=0.01,
+        log_dir=log_dir,
+    )
+
+
+def test_controller_learns_a_toy_reward(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = ToyNet()
+    # tanh_constant=1.5 caps P(one of 3) at 0.91; a wider range lets the test ask for a clear 0.9.
+    mutator = EnasMutator(model, lstm_size=16, lstm_num_layers=1, tanh_constant=2.5)
+    data = TensorDataset(torch.randn(8, 4), torch.zeros(8, dtype=torch.long))
+
+    def reward(output: torch.Tensor, target: torch.Tensor) -> float:
+        return float(mutator.decision_for("op")[2])  # 1 only when candidate 2 ran
+
+    trainer = EnasTrainer(
+        model,
+        torch.nn.functional.cross_entropy,
+        accuracy,
+        reward,
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        1,
+        data,
+        data,
+        mutator=mutator,
+        batch_size=8,
+        child_steps=0,
+        mutator_steps=200,
+        mutator_steps_aggregate=1,
+        mutator_lr=0.02,
+        baseline_decay=0.9,
+        entropy_weight=0.0,
+        test_arc_per_epoch=0,
+        log_dir=tmp_path,
+    )
+    before = trainer.arch_probabilities()["op"]
+    assert max(before) < 0.5
+    trainer.train()
+    assert trainer.arch_probabilities()["op"][2] > 0.9
+    assert trainer.export()["op"] == "2"
+    with torch.no_grad():
+        hits = 0
+        for _ in range(50):
+            mutator.reset()
+            hits += bool(mutator.decision_for("op")[2])
+    assert hits >= 40
+
+
+def test_samples_are_valid_architectures() -> None:
+    torch.manual_seed(0)
+    model = WideNet()
+    mutator = EnasMutator(model)
+    space = mutator.search_space
+    assert space.labels == ["op", "pick2", "any", "depth"]
+    seen: dict[str, set[str]] = {label: set() for label in space}
+    for _ in range(40):
+        mutator.reset()
+        masks = {label: mutator.decision_for(label) for label in space}
+        assert int(masks["op"].sum()) == 1 and int(masks["depth"].sum()) == 1
+        assert int(masks["pick2"].sum()) == 2  # two distinct inputs (a mask cannot repeat one)
+        arch = mutator.sampled_architecture()
+        assert space.validate(arch) == arch
+        for label, value in arch.items():
+            seen[label].add(json.dumps(value))
+        assert mutator.sample_log_prob.requires_grad
+        assert mutator.sample_log_prob.item() < 0 and mutator.sample_entropy.item() > 0
+        # Only the any-subset choice has a skip penalty, and a KL divergence is >= 0.
+        assert mutator.sample_skip_penalty.item() >= 0
+    # Sampling explores: every label took more than one value, the empty subset included.
+    assert all(len(values) > 1 for values in seen.values())
+    assert "[]" in seen["any"] or len(seen["any"]) >= 4
+    arch = mutator.export()
+    assert arch == mutator.export()  # greedy: deterministic
+    fixed = archsearch.fix(model, arch)
+    assert fixed(torch.randn(2, 4)).shape == (2, 4)
+    probs = mutator.greedy_probabilities()
+    assert [len(p) for p in probs.values()] == [2, 4, 3, 3]
+    for label in ("op", "pick2", "depth"):
+        assert sum(probs[label]) == pytest.approx(1.0)
+    # The run under the sampled path works with the supernet too.
+    mutator.reset()
+    assert model(torch.randn(2, 4)).shape == (2, 4)
+
+
+def test_trainer_searches_digits_and_exports_a_fixable_architecture(
+    digits: Split, tmp_path: Path
+) -> None:
+    trainer = make_trainer(digits, tmp_path)
+    controller_before = [p.detach().clone() for p in trainer.mutator.parameters()]
+    trainer.train()
+    assert trainer.epoch == 2
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert history["algorithm"] == "enas"
+    assert [e["epoch"] for e in history["epochs"]] == [0, 1]
+    last = history["epochs"][-1]
+    assert {"loss", "acc", "controller_reward", "controller_baseline"} <= set(last["train"])
+    assert {"loss", "acc"} <= set(last["valid"])
+    assert set(last["probabilities"]) == {"op1", "op2", "skip"}
+    assert last["architecture"] == trainer.export()
+    changed = [
+        not torch.equal(a, b)
+        for a, b in zip(controller_before, trainer.mutator.parameters(), strict=True)
+    ]
+    assert any(changed)
+    arch = trainer.export(tmp_path / "arch.json")
+    assert json.loads((tmp_path / "arch.json").read_text()) == arch
+    fixed = trainer.fixed_model()
+    assert fixed(torch.randn(3, 1, 8, 8)).shape == (3, 10)
+
+
+def test_missing_reward_function_is_a_clear_error(digits: Split) -> None:
+    model = DigitsNet()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss = torch.nn.functional.cross_entropy
+    with pytest.raises(TypeError, match="needs reward_function"):
+        EnasTrainer(model, loss, accuracy, None, optimizer, 1, digits.train, digits.test)
+    # Something that cannot be called (here the optimizer, one slot early) is refused too.
+    with pytest.raises(TypeError, match="needs reward_function"):
+        EnasTrainer(model, loss, accuracy, optimizer, optimizer, 1, digits.train, digits.test)  # type: ignore[arg-type]
+
+
+def test_checkpoint_resumes_weights_controller_baseline_and_optimizers(
+    digits: Split, tmp_path: Path
+) -> None:
+    straight = make_trainer(digits, tmp_path / "a")
+    straight.train()
+
+    first = make_trainer(digits, tmp_path / "b", callbacks=[ModelCheckpoint(tmp_path / "ck")])
+    first.num_epochs = 1  # stop after one epoch, as a killed run would
+    first.train()
+    resumed = make_trainer(digits, tmp_path / "c")
+    resumed.load_checkpoint(tmp_path / "ck" / "last.ckpt")
+    assert resumed.epoch == 1 and resumed.baseline == first.baseline != 0.0
+    for a, b in zip(first.mutator.parameters(), resumed.mutator.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+    saved = first.controller_optimizer.state_dict()["state"]
+    loaded = resumed.controller_optimizer.state_dict()["state"]
+    assert saved.keys() == loaded.keys() and saved
+    for key in saved:
+        torch.testing.assert_close(saved[key]["exp_avg"], loaded[key]["exp_avg"])
+
+    resumed.train()
+    assert resumed.epoch == 2 and len(resumed.history) == 2
+    # Resuming continues exactly as the uninterrupted search went on.
+    assert resumed.baseline == pytest.approx(straight.baseline)
+    for a, b in zip(straight.mutator.parameters(), resumed.mutator.parameters(), strict=True):
+        torch.testing.assert_close(a, b)
+    for a, b in zip(
+        straight.model.state_dict().values(), resumed.model.state_dict().values(), strict=True
+    ):
+        torch.testing.assert_close(a, b)
+
+
+def test_controller_and_model_parameters_are_disjoint(digits: Split, tmp_path: Path) -> None:
+    trainer = make_trainer(digits, tmp_path)
+    controller = {id(p) for p in trainer.mutator.parameters()}
+    weights = {id(p) for p in trainer.model.parameters()}
+    assert controller and weights and not controller & weights
+    optimized = {id(p) for g in trainer.controller_optimizer.param_groups for p in g["params"]}
+    assert optimized == controller
+
+
+def test_auxiliary_head_and_foreign_mutator(tmp_path: Path) -> None:
+    class AuxNet(ToyNet):
+        def forward(self, x: torch.Tensor) -> Any:
+            out = super().forward(x)
+            return (out, out * 0.5) if self.training else out
+
+    torch.manual_seed(0)
+    model = AuxNet()
+    data = TensorDataset(torch.randn(16, 4), torch.randint(0, 4, (16,)))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    args = (torch.nn.functional.cross_entropy, accuracy, batch_accuracy, optimizer, 1, data, data)
+    trainer = EnasTrainer(
+        model,
+        *args,
+        batch_size=8,
+        child_steps=2,
+        mutator_steps=1,
+        mutator_steps_aggregate=2,
+        log_dir=tmp_path,
+    )
+    trainer.train()
+    assert trainer.history[0]["train"]["loss"] > 0
+    with pytest.raises(ValueError, match="model given to EnasTrainer"):
+        EnasTrainer(model, *args, mutator=EnasMutator(ToyNet()), log_dir=tmp_path)
+
+
+def test_value_choices_are_searched_as_categorical_decisions(digits: Split, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = DigitsValueNet()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    trainer = EnasTrainer(
+        model,
+        torch.nn.functional.cross_entropy,
+        accuracy,
+        batch_accuracy,
+        optimizer,
+        1,
+        digits.train,
+        digits.test,
+        child_steps=2,
+        mutator_steps=1,
+        mutator_steps_aggregate=2,
+        log_dir=tmp_path,
+    )
+    trainer.train()
+    probs = trainer.arch_probabilities()
+    assert [len(probs[label]) for label in ("width", "kernel", "op")] == [3, 2, 2]
+    assert trainer.fixed_model()(torch.randn(2, 1, 8, 8)).shape == (2, 10)
