@@ -16,7 +16,7 @@ from archsearch.nn.fixed import FixedCell, FixedInputChoice
 from archsearch.nn.input_choice import InputChoice
 from archsearch.nn.layer_choice import LayerChoice
 from archsearch.nn.repeat import Repeat
-from archsearch.nn.walk import walk
+from archsearch.nn.walk import ModelChoices, walk
 from archsearch.nn.weights import copy_overlap, reset_parameters
 
 
@@ -32,9 +32,17 @@ def fix(
     their trained weights (layers re-sized by a value choice keep the overlapping slice);
     otherwise the result is freshly initialised, ready to train from scratch.
     """
-    # A bound mutator is not part of the fixed model: map it to None instead of copying it.
+    choices = walk(model)
+    canonical = choices.space.validate(arch)
+    # Mapping an object to None in the deep-copy memo leaves it out of the copy: a bound mutator
+    # is not part of the fixed model, and neither is what the architecture drops (most of a
+    # supernet), which makes copying the bulk of fix's time. Shared modules could be dropped in
+    # one place and kept in another, so then everything is copied.
     memo: dict[int, Any] = {id(m.__dict__["_mutator"]): None for m in _bound(model)}
-    fixed = _fix_in_place(copy.deepcopy(model, memo), arch)
+    if not _has_shared_modules(model):
+        memo.update(dict.fromkeys(_dropped(choices, canonical)))
+    copied = copy.deepcopy(model, memo)
+    fixed = _Fixer(canonical, choices.value_of(canonical)).visit(copied)
     if not inherit_weights:
         reset_parameters(fixed)
     return fixed
@@ -57,6 +65,23 @@ def apply_fixed_architecture(
 
 def _bound(model: torch.nn.Module) -> list[torch.nn.Module]:
     return [m for m in model.modules() if m.__dict__.get("_mutator") is not None]
+
+
+def _has_shared_modules(model: torch.nn.Module) -> bool:
+    every_path = sum(1 for _ in model.named_modules(remove_duplicate=False))
+    return every_path != sum(1 for _ in model.modules())
+
+
+def _dropped(choices: ModelChoices, arch: dict[str, Any]) -> list[int]:
+    """ids of the modules `arch` does not use: unchosen candidates, blocks past the depth."""
+    dropped = []
+    for module in choices.mutables:
+        if isinstance(module, LayerChoice):
+            chosen = arch[module.label]
+            dropped += [id(m) for name, m in module._modules.items() if name != chosen]
+        elif isinstance(module, Repeat):
+            dropped += [id(m) for m in module.blocks[int(arch[module.label]) :]]
+    return dropped
 
 
 def _fix_in_place(model: torch.nn.Module, arch: Mapping[str, Any]) -> torch.nn.Module:

@@ -36,7 +36,8 @@ class ModelChoices:
         """A function giving each ValueChoice's candidate (original Python value) under `arch`."""
 
         def pick(leaf: ValueChoice) -> Any:
-            dim = self.space[self.leaf_labels[id(leaf)]]
+            # By label, not identity, so it also answers for a deep copy of the walked model.
+            dim = self.space[leaf.label]
             assert isinstance(dim, ValueChoiceDim)
             return leaf.candidates[dim.index(arch[dim.label])]
 

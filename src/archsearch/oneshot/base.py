@@ -91,8 +91,6 @@ class BaseOneShotTrainer(ABC):
         self.mutator = self.build_mutator()
         self.mutator.to(self.device)
         self._writer: Any = None
-        for callback in self.callbacks:
-            callback.build(self)
 
     # ----- what an algorithm provides -------------------------------------------------------
 
@@ -132,6 +130,9 @@ class BaseOneShotTrainer(ABC):
 
     def train(self, validate: bool = True) -> None:
         """Run the remaining epochs (all of them, or those after a loaded checkpoint)."""
+        # Built here rather than in __init__, so they see state subclasses create after it.
+        for callback in self.callbacks:
+            callback.build(self)
         for epoch in range(self.epoch, self.num_epochs):
             for callback in self.callbacks:
                 callback.on_epoch_begin(epoch)
