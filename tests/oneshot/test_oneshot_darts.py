@@ -18,7 +18,8 @@ import archsearch
 import archsearch.nn as nn
 from archsearch.evaluator import Split
 from archsearch.oneshot import ModelCheckpoint, accuracy
-from archsearch.oneshot.darts import DartsMutator, DartsTrainer, alpha_key
+from archsearch.oneshot.alphas import alpha_key
+from archsearch.oneshot.darts import DartsMutator, DartsTrainer
 
 
 def make_trainer(

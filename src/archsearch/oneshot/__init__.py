@@ -11,7 +11,9 @@ from archsearch.oneshot.callbacks import (
 from archsearch.oneshot.constraints import FlopsConstraint, ParameterConstraint
 from archsearch.oneshot.darts import DartsMutator, DartsTrainer
 from archsearch.oneshot.enas import EnasMutator, EnasTrainer
+from archsearch.oneshot.gdas import GdasMutator, GdasTrainer
 from archsearch.oneshot.metrics import accuracy
+from archsearch.oneshot.proxyless import ProxylessMutator, ProxylessTrainer
 from archsearch.oneshot.random import RandomTrainer
 from archsearch.oneshot.spos import SposTrainer
 
@@ -28,9 +30,13 @@ __all__ = [
     "EnasMutator",
     "EnasTrainer",
     "FlopsConstraint",
+    "GdasMutator",
+    "GdasTrainer",
     "LRSchedulerCallback",
     "ModelCheckpoint",
     "ParameterConstraint",
+    "ProxylessMutator",
+    "ProxylessTrainer",
     "RandomTrainer",
     "SposTrainer",
     "accuracy",

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence, Sized
+from collections.abc import Callable, Sequence, Sized
 from typing import Any
 
 import torch
 from torch.func import functional_call
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import Dataset
 
 from archsearch.mutator import Mutator
 from archsearch.nn import InputChoice, LayerChoice, Repeat
+from archsearch.oneshot.alphas import alpha_key
 from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
+from archsearch.oneshot.batches import Paired, halves
 from archsearch.oneshot.callbacks import Callback
 from archsearch.space import InputChoiceDim
 
@@ -101,16 +103,6 @@ class DartsMutator(Mutator):
         return masks
 
 
-def alpha_key(label: str) -> str:
-    """The ParameterDict key of a label: '%', '.' and '/' percent-encoded (a key may not hold
-    '.'), and the first character too when the key would shadow a ParameterDict attribute
-    (a label such as "keys" or "type"). Distinct labels always get distinct keys."""
-    key = "".join(f"%{ord(c):02X}" if c in "%./" else c for c in label)
-    if not key or hasattr(torch.nn.ParameterDict(), key):
-        key = f"%{ord(key[0]):02X}{key[1:]}" if key else "%"
-    return key
-
-
 class DartsTrainer(BaseOneShotTrainer):
     """DARTS search (NNI's signature). `dataset_train` is split in two fixed halves: the first
     trains the weights, the second the architecture. Each step takes one batch of each: an
@@ -163,11 +155,8 @@ class DartsTrainer(BaseOneShotTrainer):
         self.arc_weight_decay = arc_weight_decay
         self.unrolled = unrolled
         self.grad_clip = grad_clip
-        half = len(dataset_train) // 2
-        self.dataset_weights: Dataset[Any] = Subset(dataset_train, range(half))
-        """The first half of `dataset_train`: trains the weights."""
-        self.dataset_arch: Dataset[Any] = Subset(dataset_train, range(half, len(dataset_train)))
-        """The second half of `dataset_train`: trains the architecture."""
+        # The first half of `dataset_train` trains the weights, the second the architecture.
+        self.dataset_weights, self.dataset_arch = halves(dataset_train)
         super().__init__(
             model,
             loss,
@@ -210,9 +199,9 @@ class DartsTrainer(BaseOneShotTrainer):
     def arch_probabilities(self) -> dict[str, list[float]]:
         return {k: p.tolist() for k, p in self.darts_mutator.probabilities().items()}
 
-    def training_batches(self) -> _Paired:
+    def training_batches(self) -> Paired:
         """Pairs (weight batch, architecture batch) from the two halves of `dataset_train`."""
-        return _Paired(
+        return Paired(
             self.loader(self.dataset_weights, shuffle=True),
             self.loader(self.dataset_arch, shuffle=True),
         )
@@ -362,20 +351,6 @@ def _sgd_step(
         else:
             d, c = new_buf, c * dbuf
     return d, c
-
-
-class _Paired:
-    """Iterate two loaders in step, as long as the shorter one lasts."""
-
-    def __init__(self, first: DataLoader[Any], second: DataLoader[Any]) -> None:
-        self.first = first
-        self.second = second
-
-    def __len__(self) -> int:
-        return min(len(self.first), len(self.second))
-
-    def __iter__(self) -> Iterator[tuple[Any, Any]]:
-        return zip(self.first, self.second, strict=False)
 
 
 class _RngState:

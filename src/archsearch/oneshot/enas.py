@@ -3,9 +3,8 @@ learns by REINFORCE from the reward of each sampled path on validation data."""
 
 from __future__ import annotations
 
-import itertools
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +15,7 @@ from torch.utils.data import Dataset
 from archsearch.mutator import Mutator
 from archsearch.nn import InputChoice, LayerChoice, Repeat
 from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
+from archsearch.oneshot.batches import Steps
 from archsearch.oneshot.callbacks import Callback
 from archsearch.space import Architecture, Dimension, InputChoiceDim
 
@@ -317,13 +317,13 @@ class EnasTrainer(BaseOneShotTrainer):
         """The child phase, then the controller phase; their metrics merged (the controller's
         prefixed `controller_`)."""
         name = f"epoch {epoch + 1}/{self.num_epochs}"
-        child_batches = _Steps(self.training_batches(), self.child_steps)
+        child_batches = Steps(self.training_batches(), self.child_steps)
         child = self.run_steps(f"{name} child", child_batches, self.train_step)
         was_training = self.model.training
         # Rewards judge the shared weights as they are: no dropout, frozen batch statistics.
         self.model.eval()
         try:
-            samples = _Steps(
+            samples = Steps(
                 self.loader(self.dataset_valid, shuffle=True),
                 self.mutator_steps,
                 group=self.mutator_steps_aggregate,
@@ -402,34 +402,3 @@ class EnasTrainer(BaseOneShotTrainer):
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         self.baseline = float(state["baseline"])
-
-
-class _Steps:
-    """`steps` items of `source`, iterated again whenever it runs out (items grouped in lists
-    of `group` when given); sized, so progress bars know the total."""
-
-    def __init__(self, source: Iterable[Any], steps: int, group: int | None = None) -> None:
-        self.source = source
-        self.steps = steps
-        self.group = group
-
-    def __len__(self) -> int:
-        return self.steps
-
-    def __iter__(self) -> Iterator[Any]:
-        items = _cycle(self.source)
-        for _ in range(self.steps):
-            chunk = list(itertools.islice(items, self.group or 1))
-            if not chunk:  # an empty source: stop rather than spin
-                return
-            yield chunk if self.group is not None else chunk[0]
-
-
-def _cycle(source: Iterable[Any]) -> Iterator[Any]:
-    while True:
-        empty = True
-        for item in source:
-            empty = False
-            yield item
-        if empty:
-            return

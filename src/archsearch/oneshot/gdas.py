@@ -1,0 +1,267 @@
+"""GDAS (Dong & Yang, 2019): DARTS-style search in which every forward runs one sampled path.
+
+Each label has architecture logits α. At `reset()` fresh noise is drawn per label; a decision
+is then the hard sample of the perturbed logits (α + noise) / τ with a straight-through gradient,
+`hard + (soft − soft.detach())`: its forward value is exactly the hard mask (one-hot: only the
+chosen candidate runs, multiplied by exactly 1.0) and its backward is that of the tempered
+softmax, so the alphas learn from a single-path forward. The temperature τ anneals linearly per
+epoch from `tau_max` to `tau_min`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence, Sized
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from archsearch.mutator import Mutator
+from archsearch.nn import InputChoice, LayerChoice, Repeat
+from archsearch.oneshot.alphas import alpha_key
+from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
+from archsearch.oneshot.batches import Paired, halves
+from archsearch.oneshot.callbacks import Callback
+from archsearch.space import InputChoiceDim
+
+_TINY = 1e-10
+"""Keeps log(−log U) finite when U is drawn as exactly 0 or 1."""
+
+
+class GdasMutator(Mutator):
+    """Gumbel-softmax decisions over every label: LayerChoice, InputChoice and value labels
+    (ValueChoice layer arguments, Repeat depths). Alphas start at 1e-3·N(0, 1) in `self.alphas`
+    (keys escaped by `alpha_key`).
+
+    `reset()` draws the noise once per label, so every module sharing a label in the following
+    forward passes sees the same sample; the mask itself is rebuilt from α, noise and the
+    current `tau` on every `decision_for` call, so each forward has its own graph back to the
+    alphas (several forward/backward passes per reset are fine). Call `reset()` before every
+    step for a fresh sample.
+
+    Samples: categorical labels take the argmax of (α + Gumbel) / τ; an InputChoice with
+    `n_chosen=k` the top k (Gumbel top-k: k picks without replacement); with `n_chosen=None`
+    each input is kept independently when (α_i + Logistic) / τ > 0 (a binary Gumbel-sigmoid),
+    at least the top one. A Repeat runs its sampled depth without a gradient (its depth is not
+    a weighted sum). Export: the argmax (top k; for `n_chosen=None` every input with α_i > 0,
+    at least the top one) without noise, ties to the lower index.
+    """
+
+    def __init__(self, model: torch.nn.Module, tau: float = 10.0) -> None:
+        super().__init__(model)
+        self.tau = tau
+        """Temperature of the relaxed samples (> 0)."""
+        self.alphas = torch.nn.ParameterDict()
+        self._keys: dict[str, str] = {}
+        for label, dim in self.search_space.items():
+            self._keys[label] = alpha_key(label)
+            size = len(dim.mask(dim.default()))
+            self.alphas[self._keys[label]] = torch.nn.Parameter(1e-3 * torch.randn(size))
+        self._noise: dict[str, torch.Tensor] = {}
+
+    def alpha(self, label: str) -> torch.nn.Parameter:
+        """The architecture logits of `label`, one per candidate."""
+        if label not in self._keys:
+            raise KeyError(f"no architecture parameters for {label!r}; labels: {list(self._keys)}")
+        alpha: torch.nn.Parameter = self.alphas[self._keys[label]]
+        return alpha
+
+    @torch.no_grad()
+    def probabilities(self) -> dict[str, torch.Tensor]:
+        """softmax(α) per label (sigmoid(α) per input for `n_chosen=None`), detached."""
+        return {
+            label: torch.sigmoid(a) if self._independent(label) else torch.softmax(a, -1)
+            for label, a in ((label, self.alpha(label)) for label in self.search_space)
+        }
+
+    def reset(self) -> None:
+        """Draw new noise for every label (the next sample) and apply it."""
+        with torch.no_grad():
+            self._noise = {}
+            for label in self.search_space:
+                alpha = self.alpha(label)
+                u = torch.rand_like(alpha).clamp(_TINY, 1 - _TINY)
+                if self._independent(label):
+                    self._noise[label] = torch.log(u) - torch.log1p(-u)  # Logistic(0, 1)
+                else:
+                    self._noise[label] = -torch.log(-torch.log(u))  # Gumbel(0, 1)
+        super().reset()
+
+    @torch.no_grad()
+    def sample_search(self) -> dict[str, torch.Tensor]:
+        return {label: self.decision_for(label) != 0 for label in self.search_space}
+
+    def sample_final(self) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            return {label: self._hard(label, self.alpha(label)) for label in self.search_space}
+
+    def decision_for(self, label: str) -> torch.Tensor:
+        if label not in self._noise:
+            raise RuntimeError(
+                f"no decision for {label!r} yet: call mutator.reset() before forward"
+            )
+        if self.tau <= 0:
+            raise ValueError(f"the temperature must be > 0, got {self.tau}")
+        logits = (self.alpha(label) + self._noise[label]) / self.tau
+        soft = torch.sigmoid(logits) if self._independent(label) else torch.softmax(logits, -1)
+        hard = self._hard(label, logits.detach()).to(soft.dtype)
+        # Added in this order the forward value is exactly `hard`: soft − soft.detach() is 0.
+        return hard + (soft - soft.detach())
+
+    def _hard(self, label: str, logits: torch.Tensor) -> torch.Tensor:
+        """The multi-hot pick from (perturbed) logits; ties to the lower index. Tensor ops only,
+        so a forward on an accelerator does not wait for the host."""
+        dim = self.search_space[label]
+        # A stable sort keeps equal logits in index order (topk promises no order for ties).
+        order = torch.sort(logits, descending=True, stable=True).indices
+        if self._independent(label):
+            mask = logits > 0
+            mask[order[0]] = True  # at least the top input: an empty choice has no output
+            return mask
+        k = dim.n_chosen if isinstance(dim, InputChoiceDim) and dim.n_chosen else 1
+        mask = torch.zeros_like(logits, dtype=torch.bool)
+        mask[order[:k]] = True
+        return mask
+
+    def _independent(self, label: str) -> bool:
+        dim = self.search_space[label]
+        return isinstance(dim, InputChoiceDim) and dim.n_chosen is None
+
+
+class GdasTrainer(BaseOneShotTrainer):
+    """GDAS search. `dataset_train` is split in two fixed halves, as DARTS does; each step takes
+    an architecture step on a batch of the second half (first-order: ∇α L_val of one sampled
+    path, Adam with betas (0.5, 0.999) and `arc_weight_decay`), then a weight step on a batch of
+    the first half (a fresh sample, `optimizer`, gradients clipped to norm `grad_clip`; None
+    disables clipping).
+
+    The temperature of epoch e is τ_max − (τ_max − τ_min)·e / (num_epochs − 1) (τ_max for a
+    single epoch); it is set at the start of each epoch, reported as the "temperature" metric
+    and checkpointed. `validate()` scores the current argmax architecture; `export()` returns it.
+    """
+
+    algorithm = "gdas"
+    value_choices = "mix"
+    supported = (LayerChoice, InputChoice, Repeat)
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        metrics: Metrics,
+        optimizer: torch.optim.Optimizer,
+        num_epochs: int,
+        dataset_train: Dataset[Any],
+        dataset_valid: Dataset[Any],
+        batch_size: int = 64,
+        workers: int = 0,
+        device: str | torch.device | None = None,
+        log_frequency: int | None = None,
+        callbacks: Sequence[Callback] | None = None,
+        arc_learning_rate: float = 3.0e-4,
+        *,
+        arc_weight_decay: float = 1e-3,
+        grad_clip: float | None = 5.0,
+        tau_max: float = 10.0,
+        tau_min: float = 0.1,
+        log_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if not isinstance(dataset_train, Sized) or len(dataset_train) < 2:
+            raise ValueError("GdasTrainer needs a dataset_train with a length of at least 2")
+        if not 0 < tau_min <= tau_max:
+            raise ValueError(f"need 0 < tau_min <= tau_max, got {tau_min} and {tau_max}")
+        self.arc_learning_rate = arc_learning_rate
+        self.arc_weight_decay = arc_weight_decay
+        self.grad_clip = grad_clip
+        self.tau_max = tau_max
+        self.tau_min = tau_min
+        # The first half of `dataset_train` trains the weights, the second the architecture.
+        self.dataset_weights, self.dataset_arch = halves(dataset_train)
+        super().__init__(
+            model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
+            batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
+        )  # fmt: skip
+
+    @property
+    def gdas_mutator(self) -> GdasMutator:
+        """`self.mutator`, typed."""
+        assert isinstance(self.mutator, GdasMutator)
+        return self.mutator
+
+    def temperature(self, epoch: int) -> float:
+        """The temperature of epoch `epoch` (0-based) under the linear schedule."""
+        if self.num_epochs < 2:
+            return self.tau_max
+        fraction = min(max(epoch, 0), self.num_epochs - 1) / (self.num_epochs - 1)
+        return self.tau_max - (self.tau_max - self.tau_min) * fraction
+
+    def build_mutator(self) -> Mutator:
+        mutator = GdasMutator(self.model, tau=self.temperature(0)).to(self.device)
+        self.arch_optimizer = torch.optim.Adam(
+            mutator.parameters(),
+            lr=self.arc_learning_rate,
+            betas=(0.5, 0.999),
+            weight_decay=self.arc_weight_decay,
+        )
+        return mutator
+
+    def optimizers(self) -> dict[str, Any]:
+        return {"weights": self.optimizer, "arch": self.arch_optimizer}
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"temperature": self.gdas_mutator.tau}
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        self.gdas_mutator.tau = float(state["temperature"])
+
+    def arch_probabilities(self) -> dict[str, list[float]]:
+        return {k: p.tolist() for k, p in self.gdas_mutator.probabilities().items()}
+
+    def validate(self) -> dict[str, float]:
+        return self.evaluate_architecture(self.export())
+
+    def train_one_epoch(self, epoch: int) -> dict[str, float]:
+        self.gdas_mutator.tau = self.temperature(epoch)
+        return super().train_one_epoch(epoch)
+
+    def training_batches(self) -> Paired:
+        """Pairs (weight batch, architecture batch) from the two halves of `dataset_train`."""
+        return Paired(
+            self.loader(self.dataset_weights, shuffle=True),
+            self.loader(self.dataset_arch, shuffle=True),
+        )
+
+    def train_step(self, batch: Any) -> dict[str, float]:
+        weight_batch, arch_batch = batch
+        arch_loss = self.arch_step(self.to_device(arch_batch))
+        x, y = self.to_device(weight_batch)
+        weights = [p for p in self.model.parameters() if p.requires_grad]
+        self.mutator.reset()
+        self.optimizer.zero_grad()
+        output = self.model(x)
+        loss = self.loss(output, y)
+        # Only the weights collect gradients here: the alphas learn from the architecture step.
+        loss.backward(inputs=weights)
+        if self.grad_clip is not None and self.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(weights, self.grad_clip)
+        self.optimizer.step()
+        return {
+            "loss": loss.item(),
+            **self.metrics(output.detach(), y),
+            "arch_loss": arch_loss,
+            "temperature": self.gdas_mutator.tau,
+        }
+
+    def arch_step(self, batch: tuple[torch.Tensor, torch.Tensor]) -> float:
+        """One architecture update on a freshly sampled path; returns its loss. Weights and
+        their `.grad` are not changed."""
+        alphas = list(self.mutator.parameters())
+        x, y = batch
+        self.mutator.reset()
+        self.arch_optimizer.zero_grad()
+        loss = self.loss(self.model(x), y)
+        if alphas:
+            loss.backward(inputs=alphas)
+            self.arch_optimizer.step()
+        return loss.item()
