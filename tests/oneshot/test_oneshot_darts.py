@@ -394,11 +394,6 @@ def test_checkpoint_resumes_alphas_and_arch_optimizer(digits: Split, tmp_path: P
     assert resumed.export() == straight.export()
 
 
-@pytest.mark.xfail(
-    raises=TypeError,
-    strict=False,
-    reason="weight sharing for value choices (oneshot/sliced.py) is being implemented",
-)
 def test_darts_searches_value_choices(digits: Split, tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = DigitsValueNet()

@@ -223,11 +223,6 @@ def test_checkpoint_resumes_alphas_optimizer_and_temperature(digits: Split, tmp_
     assert [e["train"] for e in resumed.history] == [e["train"] for e in straight.history]
 
 
-@pytest.mark.xfail(
-    raises=TypeError,
-    strict=False,
-    reason="weight sharing for value choices (oneshot/sliced.py) is being implemented",
-)
 def test_gdas_searches_value_choices(digits: Split, tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = DigitsValueNet()

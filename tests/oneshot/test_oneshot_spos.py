@@ -359,11 +359,6 @@ def test_resumed_search_equals_an_uninterrupted_one(digits: Split, tmp_path: Pat
 # ----- value choices ----------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    raises=TypeError,
-    strict=False,
-    reason="weight-sharing supernet layers for ValueChoice arguments (oneshot/sliced.py) pending",
-)
 def test_value_choices_as_layer_arguments(digits: Split, tmp_path: Path) -> None:
     trainer = make_trainer(digits, tmp_path, net=DigitsValueNet, epochs=1)
     trainer.train()

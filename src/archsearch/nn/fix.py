@@ -143,7 +143,10 @@ class _Fixer:
         rebuilt = module.rebuild(self.value_of)
         copy_overlap(rebuilt, module)
         tensor = next(module.parameters(), None)
-        return rebuilt if tensor is None else rebuilt.to(tensor.device)
+        if tensor is None:
+            return rebuilt
+        dtype = tensor.dtype if tensor.is_floating_point() else None
+        return rebuilt.to(device=tensor.device, dtype=dtype)
 
     def fix_cell(self, cell: Cell) -> FixedCell:
         ops = [[self.visit(op[self.arch[op.label]]) for op in _items(node)] for node in cell.ops]

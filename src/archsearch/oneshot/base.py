@@ -216,10 +216,12 @@ class BaseOneShotTrainer(ABC):
         return write_architecture(self.mutator.export(), file)
 
     def fixed_model(self, inherit_weights: bool = True) -> torch.nn.Module:
-        """The exported architecture as a plain model, by default with the supernet's weights."""
+        """The exported architecture as a plain model, by default with the supernet's weights
+        (the last export when there was one: exporting may itself be a search)."""
         from archsearch.nn import fix
 
-        return fix(self.model, self.export(), inherit_weights=inherit_weights)
+        arch = self.current_architecture() or self.export()
+        return fix(self.model, arch, inherit_weights=inherit_weights)
 
     # ----- helpers for algorithms ------------------------------------------------------------
 
