@@ -225,6 +225,18 @@ class BaseOneShotTrainer(ABC):
 
     # ----- helpers for algorithms ------------------------------------------------------------
 
+    def sampled_weight_step(self, batch: Any) -> dict[str, float]:
+        """One weight step on a fresh decision: `mutator.reset()`, forward, backward, optimizer
+        step (the whole train step of single-path methods such as SPOS and random one-shot)."""
+        x, y = self.to_device(batch)
+        self.mutator.reset()
+        self.optimizer.zero_grad()
+        output = self.model(x)
+        loss = self.loss(output, y)
+        loss.backward()
+        self.optimizer.step()
+        return {"loss": loss.item(), **self.metrics(output.detach(), y)}
+
     def loader(self, dataset: Dataset[Any], shuffle: bool = False) -> DataLoader[Any]:
         """A DataLoader with the trainer's batch size and workers."""
         return DataLoader(

@@ -32,14 +32,7 @@ class RandomTrainer(BaseOneShotTrainer):
         return RandomMutator(self.model, seed=self.seed)
 
     def train_step(self, batch: Any) -> Mapping[str, float]:
-        x, y = self.to_device(batch)
-        self.mutator.reset()
-        self.optimizer.zero_grad()
-        output = self.model(x)
-        loss = self.loss(output, y)
-        loss.backward()
-        self.optimizer.step()
-        return {"loss": loss.item(), **self.metrics(output.detach(), y)}
+        return self.sampled_weight_step(batch)  # a fresh uniformly sampled path per step
 
     def current_architecture(self) -> Architecture | None:
         return self._best

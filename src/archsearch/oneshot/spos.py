@@ -136,14 +136,7 @@ class SposTrainer(BaseOneShotTrainer):
         return self._user_mutator
 
     def train_step(self, batch: Any) -> Mapping[str, float]:
-        x, y = self.to_device(batch)
-        self.mutator.reset()  # a fresh uniformly sampled path per step
-        self.optimizer.zero_grad()
-        output = self.model(x)
-        loss = self.loss(output, y)
-        loss.backward()
-        self.optimizer.step()
-        return {"loss": loss.item(), **self.metrics(output.detach(), y)}
+        return self.sampled_weight_step(batch)  # a fresh uniformly sampled path per step
 
     def current_architecture(self) -> Architecture | None:
         """The result of the last search, or None before any."""
