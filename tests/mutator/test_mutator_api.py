@@ -167,6 +167,15 @@ def test_mask_selecting_nothing_raises_naming_the_label() -> None:
         model(inputs())
 
 
+def test_summing_candidates_of_different_shapes_raises_naming_the_label() -> None:
+    # The sum must not broadcast (3 + 1 features) nor concatenate tuple outputs.
+    model = ThreeWay([nn.Linear(3, 3), nn.Linear(3, 1), nn.Linear(3, 3)])
+    mutator = HandMutator(model, {"op": [0.5, 0.5, 0.0]})
+    mutator.reset()
+    with pytest.raises(RuntimeError, match=r"'op'.*different shapes"):
+        model(inputs())
+
+
 def test_float_mask_carries_gradients_to_architecture_weights() -> None:
     class Darts(Mutator):
         def __init__(self, model: torch.nn.Module) -> None:
