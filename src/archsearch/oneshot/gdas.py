@@ -59,6 +59,7 @@ class GdasMutator(Mutator):
             size = len(dim.mask(dim.default()))
             self.alphas[self._keys[label]] = torch.nn.Parameter(1e-3 * torch.randn(size))
         self._noise: dict[str, torch.Tensor] = {}
+        self._picks: dict[str, torch.Tensor] = {}
 
     def alpha(self, label: str) -> torch.nn.Parameter:
         """The architecture logits of `label`, one per candidate."""
@@ -77,6 +78,8 @@ class GdasMutator(Mutator):
 
     def reset(self) -> None:
         """Draw new noise for every label (the next sample) and apply it."""
+        if self.tau <= 0:
+            raise ValueError(f"the temperature must be > 0, got {self.tau}")
         with torch.no_grad():
             self._noise = {}
             for label in self.search_space:
@@ -86,11 +89,13 @@ class GdasMutator(Mutator):
                     self._noise[label] = torch.log(u) - torch.log1p(-u)  # Logistic(0, 1)
                 else:
                     self._noise[label] = -torch.log(-torch.log(u))  # Gumbel(0, 1)
+                # The hard pick is fixed at reset (it is the sample); only the soft part that
+                # carries the gradient is rebuilt per forward.
+                self._picks[label] = self._hard(label, (alpha + self._noise[label]) / self.tau)
         super().reset()
 
-    @torch.no_grad()
     def sample_search(self) -> dict[str, torch.Tensor]:
-        return {label: self.decision_for(label) != 0 for label in self.search_space}
+        return dict(self._picks)
 
     def sample_final(self) -> dict[str, torch.Tensor]:
         with torch.no_grad():
@@ -105,7 +110,7 @@ class GdasMutator(Mutator):
             raise ValueError(f"the temperature must be > 0, got {self.tau}")
         logits = (self.alpha(label) + self._noise[label]) / self.tau
         soft = torch.sigmoid(logits) if self._independent(label) else torch.softmax(logits, -1)
-        hard = self._hard(label, logits.detach()).to(soft.dtype)
+        hard = self._picks[label].to(soft.dtype)
         # Added in this order the forward value is exactly `hard`: soft − soft.detach() is 0.
         return hard + (soft - soft.detach())
 
