@@ -12,14 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
@@ -27,6 +25,7 @@ from tqdm import tqdm
 from archsearch.mutator import Mutator, ReplayMutator
 from archsearch.nn import InputChoice, LayerChoice, Repeat, walk
 from archsearch.oneshot.callbacks import Callback
+from archsearch.oneshot.rng import rng_state, set_rng_state
 from archsearch.space import Architecture, archsearch_home
 
 logger = logging.getLogger("archsearch.oneshot")
@@ -266,7 +265,7 @@ class BaseOneShotTrainer(ABC):
             "callbacks": [c.state_dict() for c in self.callbacks],
             "history": self.history,
             "extra": self.extra_state(),
-            "rng": _rng_state(),
+            "rng": rng_state(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -282,7 +281,7 @@ class BaseOneShotTrainer(ABC):
             callback.load_state_dict(saved)
         self.history = list(state["history"])
         self.load_extra_state(state["extra"])
-        _set_rng_state(state["rng"])
+        set_rng_state(state["rng"])
         self.epoch = int(state["epoch"])
 
     def save_checkpoint(self, path: str | os.PathLike[str]) -> None:
@@ -389,22 +388,3 @@ def _default_log_dir(algorithm: str) -> Path:
 
 def _fmt(values: Mapping[str, float]) -> str:
     return " ".join(f"{k}={v:.4f}" for k, v in values.items()) or "-"
-
-
-def _rng_state() -> dict[str, Any]:
-    state: dict[str, Any] = {
-        "torch": torch.get_rng_state(),
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: Mapping[str, Any]) -> None:
-    torch.set_rng_state(state["torch"].cpu())
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
