@@ -9,17 +9,31 @@ from archsearch.space.dimensions import (
 )
 from archsearch.space.home import archsearch_home
 from archsearch.space.search_space import Architecture, SearchSpace
+from archsearch.space.trial import (
+    OPTIMIZE_MODES,
+    OptimizeMode,
+    Trial,
+    TrialStatus,
+    best_trials,
+    score,
+)
 from archsearch.space.values import same_value, to_json_value
 
 __all__ = [
+    "OPTIMIZE_MODES",
     "Architecture",
     "Dimension",
     "InputChoiceDim",
     "InvalidArchitectureError",
     "LayerChoiceDim",
+    "OptimizeMode",
     "SearchSpace",
+    "Trial",
+    "TrialStatus",
     "ValueChoiceDim",
     "archsearch_home",
+    "best_trials",
     "same_value",
+    "score",
     "to_json_value",
 ]

@@ -1,0 +1,117 @@
+"""The evaluator interface: what runs inside a trial, and how it reports metrics.
+
+An evaluator trains and evaluates one fixed model and returns its final metric. While it runs it
+reports intermediate metrics to a `Reporter`, directly or through the NNI-style functions
+`report_intermediate_result` / `report_final_result` (see `reporter.py`).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from archsearch.space import Architecture
+
+if TYPE_CHECKING:
+    import torch
+
+Metric = float | Mapping[str, Any]
+"""A final or intermediate metric: a number, or a dict of numbers with the main one at
+"default" (NNI's convention)."""
+
+
+class InvalidMetricError(ValueError):
+    """A metric that is not a finite number, or a dict without a finite "default"."""
+
+
+class Reporter(ABC):
+    """Receives a trial's metrics while it runs.
+
+    Intermediate reports carry a step (epochs or batches, as the evaluator counts); a report
+    without one takes the next step number. The final metric may be reported here or returned
+    by the evaluator; a returned metric wins.
+    """
+
+    def __init__(self) -> None:
+        self.next_step = 0
+        self.final: Metric | None = None
+
+    @abstractmethod
+    def on_report(self, step: int, metrics: Mapping[str, Any]) -> None:
+        """Deliver one intermediate report (subclasses send it to the runner)."""
+
+    def report(self, step: int | None, metrics: Metric) -> None:
+        """Report intermediate metrics at `step` (None: the next step)."""
+        step = self.next_step if step is None else int(step)
+        self.next_step = step + 1
+        self.on_report(step, as_metric_dict(metrics, allow_non_finite=True))
+
+    def report_final(self, metric: Metric) -> None:
+        """Remember the final metric (checked when the trial ends)."""
+        self.final = metric
+
+    def should_stop(self) -> bool:
+        """Whether the runner asks the trial to stop early (evaluators may poll it)."""
+        return False
+
+
+class Evaluator(ABC):
+    """Trains and evaluates one fixed model of a trial and returns its final metric.
+
+    `evaluate` may return None when it reported the final metric through the reporter.
+    Evaluators cross process boundaries by pickle, so keep them to picklable state (datasets,
+    settings, importable functions).
+    """
+
+    @abstractmethod
+    def evaluate(self, model: torch.nn.Module, reporter: Reporter) -> Metric | None:
+        """Train and evaluate `model`; report intermediate metrics to `reporter`."""
+
+    def evaluate_trial(
+        self,
+        build_model: Callable[[], torch.nn.Module],
+        arch: Architecture,
+        reporter: Reporter,
+    ) -> Metric | None:
+        """Evaluate one trial. The default builds the fixed model and calls `evaluate`;
+        evaluators that answer from the architecture alone (tabular benchmarks) override it
+        and never build the model."""
+        return self.evaluate(build_model(), reporter)
+
+
+def as_metric_dict(value: Any, *, allow_non_finite: bool = False) -> dict[str, Any]:
+    """A metric as a dict of floats with its main value at "default"; InvalidMetricError if
+    it is neither a number nor a dict holding a number at "default"."""
+    if isinstance(value, Mapping):
+        if "default" not in value:
+            raise InvalidMetricError(
+                f'a dict metric needs a "default" entry (the main value); got keys {list(value)}'
+            )
+        result = {str(k): _number(v, k) for k, v in value.items()}
+    else:
+        result = {"default": _number(value, "default")}
+    default = result["default"]
+    if not allow_non_finite and not math.isfinite(default):
+        raise InvalidMetricError(f"the metric is {default} (not a finite number)")
+    return result
+
+
+def _number(value: Any, key: Any) -> Any:
+    if isinstance(value, bool):
+        raise InvalidMetricError(f"metric {key!r} is a bool, not a number")
+    if isinstance(value, numbers.Real):
+        return float(value)
+    item = getattr(value, "item", None)  # 0-d torch tensors and numpy scalars
+    if callable(item):
+        try:
+            number: Any = item()
+        except (ValueError, RuntimeError) as exc:
+            raise InvalidMetricError(f"metric {key!r} is not a single number: {exc}") from None
+        if isinstance(number, numbers.Real) and not isinstance(number, bool):
+            return float(number)
+    if key != "default" and isinstance(value, (str, list, dict)):
+        return value  # extra, non-numeric information is kept as it is
+    raise InvalidMetricError(f"metric {key!r} is {type(value).__name__}, not a number")

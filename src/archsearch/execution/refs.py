@@ -1,0 +1,141 @@
+"""References to user objects that can cross a process boundary.
+
+An importable object (a module-level class or function) travels as `module:qualname`; anything
+else travels as a pickle. Objects defined in the user's script (`__main__`) are found again in
+another process by importing that script under another name, as multiprocessing does.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import pickle
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class NotTransferableError(TypeError):
+    """An object that is neither importable nor picklable, so no other process can get it."""
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A way to get an object: an import target, a pickle, or (in this process only) the object.
+
+    `main_path` is the file of the user's script when the object (or its class) lives in
+    `__main__`. Loaded objects are cached per process, so a worker unpickles an evaluator once,
+    not once per trial.
+    """
+
+    target: str | None = None
+    pickled: bytes | None = None
+    main_path: str | None = None
+    obj: Any = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, obj: Any, what: str = "object") -> Ref:
+        """A transferable reference to `obj`; NotTransferableError naming `what` if impossible."""
+        main_path = _main_path()
+        target = import_target(obj)
+        if target is not None:
+            return cls(target=target, main_path=main_path, obj=obj)
+        try:
+            data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            raise NotTransferableError(
+                f"the {what} {obj!r} cannot be sent to another process: it is not importable "
+                f"(define it at module level) and not picklable ({type(exc).__name__}: {exc}). "
+                "Use execution='inline', or make it picklable (no lambdas, open files or local "
+                "classes inside)."
+            ) from exc
+        return cls(pickled=data, main_path=main_path, obj=obj)
+
+    @classmethod
+    def live(cls, obj: Any) -> Ref:
+        """A reference usable only in this process (the inline backend)."""
+        return cls(obj=obj)
+
+    def load(self) -> Any:
+        """The object: the live one if this process made the reference, else import/unpickle."""
+        if self.obj is not None:
+            return self.obj
+        key = self.target or self.pickled
+        if key in _cache:
+            return _cache[key]
+        _ensure_main(self.main_path)
+        if self.target is not None:
+            module_name, _, qualname = self.target.partition(":")
+            value: Any = importlib.import_module(module_name)
+            for part in qualname.split("."):
+                value = getattr(value, part)
+        elif self.pickled is not None:
+            value = pickle.loads(self.pickled)
+        else:
+            raise ValueError("this reference was made for another process (Ref.live)")
+        _cache[key] = value
+        return value
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON form (pickles as base64) for storing the experiment's spec."""
+        return {
+            "target": self.target,
+            "pickled": base64.b64encode(self.pickled).decode("ascii") if self.pickled else None,
+            "main_path": self.main_path,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Ref:
+        """Read `to_json` back."""
+        pickled = data.get("pickled")
+        return cls(
+            target=data.get("target"),
+            pickled=base64.b64decode(pickled) if pickled else None,
+            main_path=data.get("main_path"),
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The live object never travels: the other process imports or unpickles.
+        return {"target": self.target, "pickled": self.pickled, "main_path": self.main_path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name in ("target", "pickled", "main_path"):
+            object.__setattr__(self, name, state[name])
+        object.__setattr__(self, "obj", None)
+
+
+_cache: dict[Any, Any] = {}
+
+
+def import_target(obj: Any) -> str | None:
+    """`module:qualname` when importing that gives back `obj` itself, else None."""
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:
+        return None
+    if not isinstance(obj, type) and not callable(obj):
+        return None
+    found: Any = sys.modules.get(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return f"{module}:{qualname}" if found is obj else None
+
+
+def _main_path() -> str | None:
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return str(path) if path else None
+
+
+def _ensure_main(main_path: str | None) -> None:
+    """Make the user's script importable as `__main__` here, the way multiprocessing's spawn
+    does (run under the name `__mp_main__`, so its `if __name__ == "__main__"` block does not
+    run), unless this process already is that script."""
+    if main_path is None:
+        return
+    main = sys.modules.get("__main__")
+    if getattr(main, "__file__", None) == main_path or "__mp_main__" in sys.modules:
+        return
+    from multiprocessing import spawn
+
+    spawn.import_main_path(main_path)

@@ -1,0 +1,148 @@
+"""The storage interface and the records it returns (all immutable).
+
+One store holds many experiments: their records, their trials and the trials' intermediate
+metrics. The experiment runner is the only writer of an experiment; readers (CLI, dashboard)
+never block it. The default implementation is SQLite in WAL mode (`sqlite.py`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from archsearch.space import Architecture, Trial, TrialStatus
+
+
+class ExperimentStatus(str, Enum):
+    """Where an experiment is in its life."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    DONE = "done"  # budget spent or strategy exhausted
+    STOPPED = "stopped"  # stopped by the user (`stop()`, `archsearch stop`, Ctrl-C)
+    FAILED = "failed"  # the runner itself failed (not a trial)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the experiment has ended (it may still be resumed)."""
+        return self in (ExperimentStatus.DONE, ExperimentStatus.STOPPED, ExperimentStatus.FAILED)
+
+
+class ExperimentNotFoundError(KeyError):
+    """No experiment with that id in this store; the message lists how to find one."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "experiment not found"
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    """An experiment as stored.
+
+    `kind` is "multi-trial" or "oneshot". `config` is the validated configuration as JSON,
+    `search_space` the classic ss-gen JSON of the space, `spec` what is needed to rebuild the
+    experiment on resume (import references or base64 pickles of the model space, evaluator and
+    strategy). `pid` is the process that runs it while it runs.
+    """
+
+    id: str
+    name: str
+    kind: str = "multi-trial"
+    status: ExperimentStatus = ExperimentStatus.CREATED
+    config: Mapping[str, Any] = field(default_factory=dict)
+    search_space: Mapping[str, Any] = field(default_factory=dict)
+    spec: Mapping[str, Any] = field(default_factory=dict)
+    created_at: float | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    pid: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One intermediate report of a trial: its step, the values and when it arrived."""
+
+    trial_id: int
+    step: int
+    metrics: Mapping[str, Any]
+    time: float
+
+
+class Storage(ABC):
+    """Experiments, trials and metrics. Every method returns fresh immutable records."""
+
+    # -- experiments ----------------------------------------------------------------------
+    @abstractmethod
+    def create_experiment(self, record: ExperimentRecord) -> None:
+        """Store a new experiment; its id must be unused (ValueError otherwise)."""
+
+    @abstractmethod
+    def update_experiment(self, experiment_id: str, **changes: Any) -> ExperimentRecord:
+        """Change fields of an experiment record (status, started_at, ended_at, pid, error,
+        config, spec) and return the new record."""
+
+    @abstractmethod
+    def experiment(self, experiment_id: str) -> ExperimentRecord:
+        """One experiment; ExperimentNotFoundError if the id is unknown."""
+
+    @abstractmethod
+    def experiments(self) -> list[ExperimentRecord]:
+        """Every experiment, newest first."""
+
+    @abstractmethod
+    def request_stop(self, experiment_id: str) -> None:
+        """Ask the process running an experiment to stop (it polls `stop_requested`)."""
+
+    @abstractmethod
+    def stop_requested(self, experiment_id: str) -> bool:
+        """Whether a stop was requested since the experiment last started."""
+
+    # -- trials ---------------------------------------------------------------------------
+    @abstractmethod
+    def add_trial(self, experiment_id: str, arch: Architecture) -> Trial:
+        """Record a new waiting trial; ids count 1, 2, ... per experiment."""
+
+    @abstractmethod
+    def start_trial(self, experiment_id: str, trial_id: int, log_path: str | None = None) -> Trial:
+        """Mark a trial running (now), with the path of its log file."""
+
+    @abstractmethod
+    def finish_trial(
+        self,
+        experiment_id: str,
+        trial_id: int,
+        status: TrialStatus,
+        metric: float | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        traceback: str | None = None,
+        ended_at: float | None = None,
+    ) -> Trial:
+        """Give a trial its final status and results."""
+
+    @abstractmethod
+    def requeue_trial(self, experiment_id: str, trial_id: int) -> Trial:
+        """Put an unfinished trial back to waiting (resume), dropping its partial metrics."""
+
+    @abstractmethod
+    def trial(self, experiment_id: str, trial_id: int) -> Trial:
+        """One trial; KeyError naming experiment and trial if unknown."""
+
+    @abstractmethod
+    def trials(self, experiment_id: str) -> list[Trial]:
+        """Every trial of an experiment, by id."""
+
+    @abstractmethod
+    def report_metrics(self, experiment_id: str, points: Sequence[MetricPoint]) -> None:
+        """Append intermediate metrics (one transaction for the batch)."""
+
+    @abstractmethod
+    def metrics(self, experiment_id: str, trial_id: int) -> list[MetricPoint]:
+        """A trial's intermediate metrics, by step."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the connection (optional)."""
