@@ -110,7 +110,7 @@ def _number(value: Any, key: Any) -> Any:
             number: Any = item()
         except (ValueError, RuntimeError) as exc:
             raise InvalidMetricError(f"metric {key!r} is not a single number: {exc}") from None
-        if isinstance(number, numbers.Real) and not isinstance(number, bool):
+        if isinstance(number, numbers.Real):
             return float(number)
     if key != "default" and isinstance(value, (str, list, dict)):
         return value  # extra, non-numeric information is kept as it is
