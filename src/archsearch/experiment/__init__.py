@@ -1,0 +1,6 @@
+"""Multi-trial experiments: the ask → submit → poll → tell loop, budgets, resume, export."""
+
+from archsearch.experiment.config import ExperimentConfig
+from archsearch.experiment.experiment import Experiment, RetiariiExeConfig, RetiariiExperiment
+
+__all__ = ["Experiment", "ExperimentConfig", "RetiariiExeConfig", "RetiariiExperiment"]

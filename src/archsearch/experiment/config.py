@@ -1,0 +1,150 @@
+"""ExperimentConfig: the budget and the execution settings of a multi-trial experiment.
+
+Every field is checked when it is set (at construction or one by one, NNI style), so a wrong
+value fails where it was written; `run` checks the whole and stores an immutable JSON copy.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+from archsearch.space import OPTIMIZE_MODES
+
+EXECUTIONS = ("inline", "local", "ray")
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*$")
+
+
+def parse_duration(value: Any, name: str = "duration") -> float | None:
+    """Seconds from a number or a string such as "30s", "10m", "2h", "1d"; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be seconds or a string like '10m', got {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.match(value)):
+        seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    else:
+        raise ValueError(
+            f"{name} must be seconds or a string like '30s', '10m', '2h', '1d'; got {value!r}"
+        )
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError(f"{name} must be a positive duration, got {value!r}")
+    return seconds
+
+
+def _positive_int(value: Any, name: str, *, allow_none: bool, minimum: int = 1) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        none = " or None" if allow_none else ""
+        raise ValueError(f"{name} must be an integer >= {minimum}{none}, got {value!r}")
+    return value
+
+
+@dataclass(init=False)
+class ExperimentConfig:
+    """How an experiment runs (NNI's names). `ExperimentConfig("local")` sets `execution`.
+
+    - `trial_concurrency`: trials run at the same time (worker processes for "local").
+    - `max_trial_number`: trials to run in all, failed ones included (None: no limit).
+    - `max_duration`, `max_trial_duration`: seconds or "30s" / "10m" / "2h" (None: no limit);
+      when the experiment's duration is spent, running trials are cancelled.
+    - `execution`: "inline" (this process, one at a time), "local" (worker processes) or "ray".
+    - `storage`: a database path or `sqlite:///path` (default `$ARCHSEARCH_HOME/experiments.db`).
+    - `optimize_mode`: "maximize" or "minimize" the final metric.
+    - `trial_gpu_number`: GPUs given to each trial (local execution, when CUDA is present).
+    """
+
+    experiment_name: str | None
+    trial_concurrency: int
+    max_trial_number: int | None
+    max_duration: float | None
+    max_trial_duration: float | None
+    execution: str
+    storage: str | None
+    optimize_mode: str
+    trial_gpu_number: int
+
+    DEFAULTS: ClassVar[dict[str, Any]] = {
+        "experiment_name": None,
+        "trial_concurrency": 1,
+        "max_trial_number": None,
+        "max_duration": None,
+        "max_trial_duration": None,
+        "execution": "inline",
+        "storage": None,
+        "optimize_mode": "maximize",
+        "trial_gpu_number": 0,
+    }
+
+    def __init__(self, execution: str = "inline", **settings: Any) -> None:
+        unknown = sorted(set(settings) - set(self.DEFAULTS))
+        if unknown:
+            raise TypeError(
+                f"unknown ExperimentConfig settings {unknown}; valid: {sorted(self.DEFAULTS)}"
+            )
+        for name, default in self.DEFAULTS.items():
+            setattr(self, name, settings.get(name, default))
+        self.execution = execution
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self.DEFAULTS:
+            raise AttributeError(
+                f"ExperimentConfig has no setting {name!r}; valid: {sorted(self.DEFAULTS)}"
+            )
+        object.__setattr__(self, name, _check(name, value))
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as a JSON-able dict (what storage keeps)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExperimentConfig:
+        """Read `to_json` back (settings this version does not know are ignored)."""
+        known = {k: v for k, v in data.items() if k in cls.DEFAULTS and k != "execution"}
+        return cls(data.get("execution", "inline"), **known)
+
+    def validate(self) -> None:
+        """Checks across settings, made when the experiment starts."""
+        if self.execution == "inline" and self.trial_concurrency > 1:
+            raise ValueError(
+                "execution='inline' runs one trial at a time; use execution='local' for "
+                f"trial_concurrency={self.trial_concurrency}"
+            )
+
+
+def _check(name: str, value: Any) -> Any:
+    if name == "experiment_name":
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"experiment_name must be a string, got {value!r}")
+        return value
+    if name == "trial_concurrency":
+        return _positive_int(value, name, allow_none=False)
+    if name == "max_trial_number":
+        return _positive_int(value, name, allow_none=True)
+    if name == "trial_gpu_number":
+        return _positive_int(value, name, allow_none=False, minimum=0)
+    if name in ("max_duration", "max_trial_duration"):
+        return parse_duration(value, name)
+    if name == "execution":
+        if value not in EXECUTIONS:
+            raise ValueError(f"execution must be one of {list(EXECUTIONS)}, got {value!r}")
+        return value
+    if name == "optimize_mode":
+        if value not in OPTIMIZE_MODES:
+            raise ValueError(f"optimize_mode must be one of {list(OPTIMIZE_MODES)}, got {value!r}")
+        return value
+    if name == "storage":
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
+        raise ValueError(f"storage must be a path or 'sqlite:///path', got {value!r}")
+    raise AssertionError(name)

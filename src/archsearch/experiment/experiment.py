@@ -1,0 +1,344 @@
+"""Experiment: a multi-trial search of a model space, stored so it can be watched and resumed.
+
+NNI's Retiarii shape: `Experiment(model_space, evaluator, strategy).run(config)`. The model
+space is the user's model (an instance, a class or a factory) with choices in it; every trial
+runs `archsearch.fix(model_space, arch)` through the evaluator.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from archsearch.evaluator.base import Evaluator, Metric, Reporter, as_metric_dict
+from archsearch.evaluator.reporter import reporting_to
+from archsearch.execution.base import Backend
+from archsearch.execution.refs import NotTransferableError, Ref
+from archsearch.execution.worker import build_model
+from archsearch.experiment.config import ExperimentConfig
+from archsearch.experiment.runner import Runner, RunPlan
+from archsearch.nn.walk import search_space
+from archsearch.space import Architecture, SearchSpace, best_trials
+from archsearch.storage import ExperimentRecord, ExperimentStatus, Storage, open_storage
+from archsearch.strategy.base import Strategy
+
+log = logging.getLogger("archsearch.experiment")
+
+
+class Experiment:
+    """A multi-trial search: `strategy` proposes architectures of `model_space`, each is fixed
+    into a plain model and scored by `evaluator`, and everything is kept in storage.
+
+    `model_space` is an `nn.Module` instance with choices, its class, or a function returning
+    one; for execution in worker processes it must be importable or picklable. A bare
+    `SearchSpace` serves evaluators that never build a model (classic script trials, tabular
+    benchmarks).
+    """
+
+    def __init__(self, model_space: Any, evaluator: Evaluator, strategy: Strategy) -> None:
+        if not isinstance(evaluator, Evaluator):
+            raise TypeError(
+                "evaluator must be an archsearch Evaluator (e.g. FunctionalEvaluator(fn), "
+                f"Classification(...)), got {type(evaluator).__name__}"
+            )
+        if not isinstance(strategy, Strategy):
+            raise TypeError(
+                f"strategy must be an archsearch Strategy (e.g. Random()), got "
+                f"{type(strategy).__name__}"
+            )
+        self.model_space = model_space
+        self.evaluator = evaluator
+        self.strategy = strategy
+        self.config: ExperimentConfig | None = None
+        self.id: str | None = None
+        self.status: str | None = None
+        self._storage: Storage | None = None
+        self._runner: Runner | None = None
+        self._space: SearchSpace | None = None
+
+    # -- running ---------------------------------------------------------------------------
+    @property
+    def search_space(self) -> SearchSpace:
+        """The search space of the model space (built once)."""
+        if self._space is None:
+            if isinstance(self.model_space, SearchSpace):
+                self._space = self.model_space  # classic mode: the space without a model
+            else:
+                self._space = search_space(_instance(self.model_space))
+        return self._space
+
+    def run(self, config: ExperimentConfig | None = None, port: int | None = None) -> str:
+        """Run until the budget is spent or the strategy has nothing left; return the final
+        status ("done" or "stopped"). With `port`, the dashboard serves on 127.0.0.1:port."""
+        if config is not None:
+            self.config = config
+        if self.config is None:
+            self.config = ExperimentConfig()
+        self.config.validate()
+        storage = self.storage
+        if self.id is None:
+            self.id = self._create_record(storage, self.config)
+        record = storage.experiment(self.id)
+        if port is not None:
+            self._serve(port)
+        plan = RunPlan(
+            experiment_id=self.id,
+            space=self.search_space,
+            config=self.config,
+            model_space=self._ref(self.model_space, "model space"),
+            evaluator=self._ref(self.evaluator, "evaluator"),
+            log_dir=self._log_dir(storage),
+            elapsed_before=float(record.spec.get("elapsed_s", 0.0)),
+        )
+        self._runner = Runner(plan, storage, self.strategy, _make_backend(self.config))
+        started = time.time()
+        storage.update_experiment(
+            self.id, status=ExperimentStatus.RUNNING, started_at=started, pid=os.getpid()
+        )
+        status = ExperimentStatus.FAILED
+        error: str | None = None
+        try:
+            outcome = self._runner.run()
+            status = ExperimentStatus.DONE if outcome == "done" else ExperimentStatus.STOPPED
+        except KeyboardInterrupt:
+            status = ExperimentStatus.STOPPED
+            raise
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            spec = dict(storage.experiment(self.id).spec)
+            spec["elapsed_s"] = plan.elapsed_before + (time.time() - started)
+            storage.update_experiment(
+                self.id, status=status, ended_at=time.time(), pid=None, error=error, spec=spec
+            )
+            self.status = status.value
+        return status.value
+
+    def stop(self) -> None:
+        """Stop a running experiment (from another thread): running trials are cancelled."""
+        if self._runner is not None:
+            self._runner.stop()
+
+    def local_debug_run(self) -> float:
+        """Run one trial (the first candidate of every choice) here, with full tracebacks, and
+        return its final metric. Nothing is stored."""
+        arch = self.search_space.default()
+        reporter = _LogReporter()
+        with reporting_to(reporter):
+            value = self.evaluator.evaluate_trial(
+                lambda: build_model(self.model_space, arch), arch, reporter
+            )
+        metric: Metric | None = value if value is not None else reporter.final
+        if metric is None:
+            raise ValueError("the evaluator returned no metric and reported no final result")
+        result: float = as_metric_dict(metric)["default"]
+        return result
+
+    # -- results ---------------------------------------------------------------------------
+    def export_top_models(
+        self, top_k: int = 1, formatter: Literal["dict", "instance"] = "dict"
+    ) -> list[Any]:
+        """The `top_k` best architectures (by the config's optimize mode), best first: as dicts,
+        or with formatter="instance" as fixed plain PyTorch models."""
+        if formatter not in ("dict", "instance"):
+            raise ValueError(f"formatter must be 'dict' or 'instance', got {formatter!r}")
+        if self.id is None:
+            raise RuntimeError("the experiment has not run yet: call run() first")
+        record = self.storage.experiment(self.id)
+        mode = "minimize" if record.config.get("optimize_mode") == "minimize" else "maximize"
+        best = best_trials(self.storage.trials(self.id), mode, top_k)
+        archs: list[Architecture] = [dict(t.arch) for t in best]
+        if formatter == "dict":
+            return archs
+        if isinstance(self.model_space, SearchSpace):
+            raise ValueError("this experiment has no model (a bare search space): use 'dict'")
+        return [build_model(self.model_space, arch) for arch in archs]
+
+    # -- stored experiments ----------------------------------------------------------------
+    @property
+    def storage(self) -> Storage:
+        """The store this experiment writes to (from the config's `storage`)."""
+        if self._storage is None:
+            self._storage = open_storage(self.config.storage if self.config else None)
+        return self._storage
+
+    @classmethod
+    def resume(
+        cls,
+        experiment_id: str,
+        *,
+        storage: str | os.PathLike[str] | None = None,
+        port: int | None = None,
+        model_space: Any = None,
+        evaluator: Evaluator | None = None,
+        strategy: Strategy | None = None,
+        run: bool = True,
+    ) -> Experiment:
+        """Continue a stopped or killed experiment: finished trials are kept, unfinished ones
+        run again, the strategy is rebuilt from the history, budgets count what was spent.
+
+        The model space, evaluator and strategy are loaded from storage unless given (they
+        must be when they could not be stored). With `run=False` it is only loaded."""
+        store = open_storage(storage)
+        record = store.experiment(experiment_id)
+        if record.kind != "multi-trial":
+            raise ValueError(f"experiment {experiment_id} is a {record.kind} run, not resumable")
+        parts = {
+            "model_space": model_space,
+            "evaluator": evaluator,
+            "strategy": strategy,
+        }
+        for name, given in parts.items():
+            if given is None:
+                parts[name] = _load_part(record, name)
+        experiment = cls(parts["model_space"], parts["evaluator"], parts["strategy"])
+        experiment.id = experiment_id
+        experiment._storage = store
+        config = dict(record.config)
+        if storage is not None:
+            config["storage"] = os.fspath(storage)
+        experiment.config = ExperimentConfig.from_json(config)
+        if run:
+            experiment.run(port=port)
+        return experiment
+
+    @staticmethod
+    def view(
+        experiment_id: str | None = None,
+        *,
+        port: int = 8081,
+        host: str = "127.0.0.1",
+        storage: str | os.PathLike[str] | None = None,
+    ) -> None:
+        """Serve the dashboard for stored experiments until Ctrl-C (NNI's `view`)."""
+        from archsearch.ui import serve_in_background
+
+        handle = serve_in_background(storage, port, host=host, experiment_id=experiment_id)
+        print(f"dashboard: {handle.url}  (Ctrl-C to stop)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            handle.stop()
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _create_record(self, storage: Storage, config: ExperimentConfig) -> str:
+        experiment_id = secrets.token_hex(4)
+        spec = {
+            name: _spec_ref(getattr(self, name))
+            for name in ("model_space", "evaluator", "strategy")
+        }
+        storage.create_experiment(
+            ExperimentRecord(
+                id=experiment_id,
+                name=config.experiment_name or experiment_id,
+                kind="multi-trial",
+                config=config.to_json(),
+                search_space=self.search_space.to_json(),
+                spec=spec,
+                created_at=time.time(),
+            )
+        )
+        return experiment_id
+
+    def _ref(self, obj: Any, what: str) -> Ref:
+        assert self.config is not None
+        return Ref.live(obj) if self.config.execution == "inline" else Ref.of(obj, what)
+
+    def _log_dir(self, storage: Storage) -> Path | None:
+        path = getattr(storage, "path", None)
+        if path is None or self.id is None:
+            return None
+        return Path(path).parent / "experiments" / self.id / "trials"
+
+    def _serve(self, port: int) -> None:
+        from archsearch.ui import serve_in_background
+
+        assert self.config is not None
+        handle = serve_in_background(self.config.storage, port, experiment_id=self.id)
+        print(f"dashboard: {handle.url}", flush=True)
+
+
+class RetiariiExperiment(Experiment):
+    """NNI's name and call shape: `RetiariiExperiment(base_model, evaluator, applied_mutators,
+    strategy)`. Retiarii graph mutators are not supported (`applied_mutators` must be None or
+    empty): write the choices in the model with LayerChoice, InputChoice and ValueChoice."""
+
+    def __init__(
+        self,
+        base_model: Any,
+        evaluator: Evaluator,
+        applied_mutators: Any = None,
+        strategy: Strategy | None = None,
+    ) -> None:
+        if applied_mutators:
+            raise TypeError(
+                "applied_mutators (Retiarii graph mutators) are not supported; express the "
+                "choices in the model with LayerChoice, InputChoice or ValueChoice"
+            )
+        if strategy is None:
+            raise TypeError("RetiariiExperiment needs a strategy, e.g. strategy.Random()")
+        super().__init__(base_model, evaluator, strategy)
+
+
+RetiariiExeConfig = ExperimentConfig
+"""NNI's name for the experiment configuration (`RetiariiExeConfig("local")`)."""
+
+
+class _LogReporter(Reporter):
+    """Prints intermediate results of a debug run."""
+
+    def on_report(self, step: int, metrics: Any) -> None:
+        log.warning("intermediate result at step %d: %s", step, dict(metrics))
+
+
+def _instance(model_space: Any) -> torch.nn.Module:
+    model = model_space if isinstance(model_space, torch.nn.Module) else model_space()
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(
+            "the model space must be an nn.Module, its class, or a function returning one; "
+            f"got {type(model).__name__}"
+        )
+    return model
+
+
+def _spec_ref(obj: Any) -> dict[str, Any] | None:
+    """What resume needs to rebuild `obj`, or None if it can be neither imported nor pickled
+    (resume then asks for it)."""
+    try:
+        return Ref.of(obj).to_json()
+    except NotTransferableError:
+        return None
+
+
+def _load_part(record: ExperimentRecord, name: str) -> Any:
+    data = record.spec.get(name)
+    if data is None:
+        raise ValueError(
+            f"experiment {record.id}: its {name.replace('_', ' ')} could not be stored (not "
+            f"importable or picklable); pass it: Experiment.resume({record.id!r}, {name}=...)"
+        )
+    return Ref.from_json(data).load()
+
+
+def _make_backend(config: ExperimentConfig) -> Backend:
+    if config.execution == "inline":
+        from archsearch.execution.inline import InlineBackend
+
+        return InlineBackend()
+    if config.execution == "local":
+        from archsearch.execution.local import LocalBackend
+
+        return LocalBackend(config.trial_concurrency, gpus_per_trial=config.trial_gpu_number)
+    raise ValueError(
+        f"execution={config.execution!r} is not available in this version; use 'inline' or 'local'"
+    )

@@ -1,0 +1,249 @@
+"""The multi-trial loop: ask the strategy → record a trial → submit a job → poll → store → tell.
+
+One thread drives it and is the only writer of the experiment's storage. It ends exactly when
+the budget is spent (trial count or duration), the strategy has nothing left, or a stop is
+requested — whatever is still running is cancelled and recorded, and the backend is shut down.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from archsearch.execution.base import Backend, Job, MetricReport, TrialResult
+from archsearch.execution.refs import Ref
+from archsearch.experiment.config import ExperimentConfig
+from archsearch.space import OptimizeMode, SearchSpace, Trial, TrialStatus, score
+from archsearch.storage.base import MetricPoint, Storage
+from archsearch.strategy.base import Strategy
+
+POLL_SECONDS = 0.5
+"""Longest wait for backend events before budgets and stop requests are checked again."""
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """Everything one run of the loop needs (built by `Experiment`)."""
+
+    experiment_id: str
+    space: SearchSpace
+    config: ExperimentConfig
+    model_space: Ref
+    evaluator: Ref
+    log_dir: Path | None
+    elapsed_before: float = 0.0  # seconds spent in earlier runs (resume)
+
+
+class Runner:
+    """Drives one run of an experiment; `stop()` may be called from any thread."""
+
+    def __init__(
+        self, plan: RunPlan, storage: Storage, strategy: Strategy, backend: Backend
+    ) -> None:
+        self.plan = plan
+        self.storage = storage
+        self.strategy = strategy
+        self.backend = backend
+        self.mode: OptimizeMode = (
+            "minimize" if plan.config.optimize_mode == "minimize" else "maximize"
+        )
+        self._stop = threading.Event()
+        self.trials: dict[int, Trial] = {}
+        self.running: set[int] = set()
+        self.queue: deque[Trial] = deque()
+        self.exhausted = False
+        self.best: float | None = None
+
+    def stop(self) -> None:
+        """Ask the loop to end: running trials are cancelled, the experiment marked stopped."""
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether a stop was asked for (here or through storage)."""
+        return self._stop.is_set()
+
+    def run(self) -> str:
+        """Run until the budget is spent; return "done" or "stopped"."""
+        self._restore()
+        started = time.monotonic()
+        deadline = None
+        if self.plan.config.max_duration is not None:
+            deadline = started + self.plan.config.max_duration - self.plan.elapsed_before
+        bar = self._progress()
+        last_stop_check = 0.0
+        try:
+            while True:
+                now = time.monotonic()
+                if now - last_stop_check > POLL_SECONDS:
+                    last_stop_check = now
+                    if self.storage.stop_requested(self.plan.experiment_id):
+                        self._stop.set()
+                if self._stop.is_set() or (deadline is not None and now >= deadline):
+                    break
+                self._fill_slots()
+                if not self.running and (self.exhausted or self._count_spent()):
+                    break
+                wait = (
+                    POLL_SECONDS
+                    if deadline is None
+                    else max(0.0, min(POLL_SECONDS, deadline - now))
+                )
+                self._handle(self.backend.poll(wait), bar)
+        finally:
+            self._cancel_running(bar)
+            bar.close()
+        return "stopped" if self._stop.is_set() else "done"
+
+    # -- the loop's steps -----------------------------------------------------------------
+    def _restore(self) -> None:
+        """Load the history: finished trials are told to the strategy, unfinished re-queued."""
+        self.strategy.start(self.plan.space, self.mode)
+        history = self.storage.trials(self.plan.experiment_id)
+        finished = sorted((t for t in history if t.status.finished), key=_end_order)
+        for trial in finished:
+            self.trials[trial.id] = trial
+            self.strategy.tell(trial)
+            self._track_best(trial)
+        for trial in history:
+            if not trial.status.finished:
+                trial = self.storage.requeue_trial(self.plan.experiment_id, trial.id)
+                self.trials[trial.id] = trial
+                self.queue.append(trial)
+
+    def _count_spent(self) -> bool:
+        limit = self.plan.config.max_trial_number
+        return limit is not None and len(self.trials) >= limit and not self.queue
+
+    def _fill_slots(self) -> None:
+        while self.backend.free_slots() > 0 and not self._stop.is_set():
+            trial = self._next_trial()
+            if trial is None:
+                return
+            self._submit(trial)
+
+    def _next_trial(self) -> Trial | None:
+        if self.queue:
+            return self.queue.popleft()
+        limit = self.plan.config.max_trial_number
+        if self.exhausted or (limit is not None and len(self.trials) >= limit):
+            return None
+        history = [self.trials[i] for i in sorted(self.trials)]
+        proposal = self.strategy.ask(self.plan.space, history)
+        if proposal is None:
+            self.exhausted = True
+            return None
+        arch = self.plan.space.validate(proposal)
+        trial = self.storage.add_trial(self.plan.experiment_id, arch)
+        self.trials[trial.id] = trial
+        return trial
+
+    def _submit(self, trial: Trial) -> None:
+        log_path = None
+        if self.plan.log_dir is not None:
+            self.plan.log_dir.mkdir(parents=True, exist_ok=True)
+            log_path = str(self.plan.log_dir / f"{trial.id}.log")
+        self.trials[trial.id] = self.storage.start_trial(
+            self.plan.experiment_id, trial.id, log_path
+        )
+        self.running.add(trial.id)
+        self.backend.submit(
+            Job(
+                experiment_id=self.plan.experiment_id,
+                trial_id=trial.id,
+                arch=trial.arch,
+                model_space=self.plan.model_space,
+                evaluator=self.plan.evaluator,
+                log_path=log_path,
+                max_duration=self.plan.config.max_trial_duration,
+            )
+        )
+
+    def _handle(self, events: list[MetricReport | TrialResult], bar: tqdm[None]) -> None:
+        points = [
+            MetricPoint(e.trial_id, e.step, e.metrics, e.time)
+            for e in events
+            if isinstance(e, MetricReport)
+        ]
+        if points:
+            self.storage.report_metrics(self.plan.experiment_id, points)
+        for event in events:
+            if isinstance(event, TrialResult):
+                self._finish(event, bar)
+
+    def _finish(self, result: TrialResult, bar: tqdm[None]) -> None:
+        if result.trial_id not in self.running:
+            return  # a late duplicate (e.g. a result racing a cancel): the first one counts
+        self.running.discard(result.trial_id)
+        trial = self.storage.finish_trial(
+            self.plan.experiment_id,
+            result.trial_id,
+            result.status,
+            metric=result.metric,
+            metrics=result.metrics,
+            error=result.error,
+            traceback=result.traceback,
+            ended_at=result.ended_at,
+        )
+        self.trials[trial.id] = trial
+        self.strategy.tell(trial)
+        self._track_best(trial)
+        bar.update(1)
+        bar.set_postfix_str(self._postfix(), refresh=False)
+
+    def _cancel_running(self, bar: tqdm[None]) -> None:
+        """Cancel what still runs and record each result, then release the backend."""
+        try:
+            for trial_id in sorted(self.running):
+                self.backend.cancel(trial_id)
+            deadline = time.monotonic() + 30.0
+            while self.running and time.monotonic() < deadline:
+                self._handle(self.backend.poll(0.2), bar)
+        finally:
+            self.backend.shutdown()
+            for trial_id in sorted(self.running):  # a backend that never answered the cancel
+                self.storage.finish_trial(
+                    self.plan.experiment_id,
+                    trial_id,
+                    TrialStatus.CANCELLED,
+                    error="cancelled: the experiment ended while the trial ran",
+                )
+            self.running.clear()
+
+    # -- progress -------------------------------------------------------------------------
+    def _track_best(self, trial: Trial) -> None:
+        value = score(trial, self.mode)
+        if value is not None and (self.best is None or value > self.best):
+            self.best = value
+
+    def _progress(self) -> tqdm[None]:
+        done = sum(1 for t in self.trials.values() if t.status.finished)
+        return tqdm(
+            total=self.plan.config.max_trial_number,
+            initial=done,
+            desc=f"experiment {self.plan.experiment_id}",
+            unit="trial",
+            dynamic_ncols=True,
+        )
+
+    def _postfix(self) -> str:
+        failed = sum(
+            1
+            for t in self.trials.values()
+            if t.status.finished and t.status is not TrialStatus.SUCCEEDED
+        )
+        best = (
+            "-"
+            if self.best is None
+            else f"{self.best if self.mode == 'maximize' else -self.best:.4g}"
+        )
+        return f"running={len(self.running)} failed={failed} best={best}"
+
+
+def _end_order(trial: Trial) -> tuple[float, int]:
+    return (trial.ended_at or 0.0, trial.id)
