@@ -43,6 +43,22 @@ def apply_fixed_architecture(
     return impl(model, arch)
 
 
+def report_intermediate_result(metric: Any, step: int | None = None) -> None:
+    """Report an intermediate metric of the running trial (a number, or a dict with
+    "default"); outside a trial it is only logged (NNI's name)."""
+    from archsearch.evaluator.reporter import report_intermediate_result as impl
+
+    impl(metric, step)
+
+
+def report_final_result(metric: Any) -> None:
+    """Report the final metric of the running trial (a number, or a dict with "default");
+    outside a trial it is only logged (NNI's name)."""
+    from archsearch.evaluator.reporter import report_final_result as impl
+
+    impl(metric)
+
+
 __all__ = [
     "Architecture",
     "InvalidArchitectureError",
@@ -50,5 +66,7 @@ __all__ = [
     "__version__",
     "apply_fixed_architecture",
     "fix",
+    "report_final_result",
+    "report_intermediate_result",
     "search_space",
 ]

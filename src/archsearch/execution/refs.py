@@ -63,14 +63,22 @@ class Ref:
         key = self.target or self.pickled
         if key in _cache:
             return _cache[key]
-        _ensure_main(self.main_path)
         if self.target is not None:
             module_name, _, qualname = self.target.partition(":")
+            if module_name == "__main__":
+                _ensure_main(self.main_path)
             value: Any = importlib.import_module(module_name)
             for part in qualname.split("."):
                 value = getattr(value, part)
         elif self.pickled is not None:
-            value = pickle.loads(self.pickled)
+            try:
+                value = pickle.loads(self.pickled)
+            except (AttributeError, ModuleNotFoundError):
+                # Something in the pickle lives in the user's script: import it, try again.
+                if self.main_path is None:
+                    raise
+                _ensure_main(self.main_path)
+                value = pickle.loads(self.pickled)
         else:
             raise ValueError("this reference was made for another process (Ref.live)")
         _cache[key] = value

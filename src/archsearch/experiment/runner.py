@@ -53,11 +53,12 @@ class Runner:
             "minimize" if plan.config.optimize_mode == "minimize" else "maximize"
         )
         self._stop = threading.Event()
-        self.trials: dict[int, Trial] = {}
+        self.history: list[Trial] = []  # trial id i is at index i - 1 (ids count 1, 2, ...)
         self.running: set[int] = set()
         self.queue: deque[Trial] = deque()
         self.exhausted = False
         self.best: float | None = None
+        self.failed = 0  # finished without success: failed, timed out or cancelled
 
     def stop(self) -> None:
         """Ask the loop to end: running trials are cancelled, the experiment marked stopped."""
@@ -104,21 +105,20 @@ class Runner:
     def _restore(self) -> None:
         """Load the history: finished trials are told to the strategy, unfinished re-queued."""
         self.strategy.start(self.plan.space, self.mode)
-        history = self.storage.trials(self.plan.experiment_id)
-        finished = sorted((t for t in history if t.status.finished), key=_end_order)
+        self.history = self.storage.trials(self.plan.experiment_id)
+        finished = sorted((t for t in self.history if t.status.finished), key=_end_order)
         for trial in finished:
-            self.trials[trial.id] = trial
             self.strategy.tell(trial)
-            self._track_best(trial)
-        for trial in history:
+            self._tally(trial)
+        for trial in list(self.history):
             if not trial.status.finished:
                 trial = self.storage.requeue_trial(self.plan.experiment_id, trial.id)
-                self.trials[trial.id] = trial
+                self._record(trial)
                 self.queue.append(trial)
 
     def _count_spent(self) -> bool:
         limit = self.plan.config.max_trial_number
-        return limit is not None and len(self.trials) >= limit and not self.queue
+        return limit is not None and len(self.history) >= limit and not self.queue
 
     def _fill_slots(self) -> None:
         while self.backend.free_slots() > 0 and not self._stop.is_set():
@@ -131,16 +131,15 @@ class Runner:
         if self.queue:
             return self.queue.popleft()
         limit = self.plan.config.max_trial_number
-        if self.exhausted or (limit is not None and len(self.trials) >= limit):
+        if self.exhausted or (limit is not None and len(self.history) >= limit):
             return None
-        history = [self.trials[i] for i in sorted(self.trials)]
-        proposal = self.strategy.ask(self.plan.space, history)
+        proposal = self.strategy.ask(self.plan.space, self.history)
         if proposal is None:
             self.exhausted = True
             return None
         arch = self.plan.space.validate(proposal)
         trial = self.storage.add_trial(self.plan.experiment_id, arch)
-        self.trials[trial.id] = trial
+        self._record(trial)
         return trial
 
     def _submit(self, trial: Trial) -> None:
@@ -148,9 +147,7 @@ class Runner:
         if self.plan.log_dir is not None:
             self.plan.log_dir.mkdir(parents=True, exist_ok=True)
             log_path = str(self.plan.log_dir / f"{trial.id}.log")
-        self.trials[trial.id] = self.storage.start_trial(
-            self.plan.experiment_id, trial.id, log_path
-        )
+        self._record(self.storage.start_trial(self.plan.experiment_id, trial.id, log_path))
         self.running.add(trial.id)
         self.backend.submit(
             Job(
@@ -190,9 +187,9 @@ class Runner:
             traceback=result.traceback,
             ended_at=result.ended_at,
         )
-        self.trials[trial.id] = trial
+        self._record(trial)
         self.strategy.tell(trial)
-        self._track_best(trial)
+        self._tally(trial)
         bar.update(1)
         bar.set_postfix_str(self._postfix(), refresh=False)
 
@@ -215,14 +212,25 @@ class Runner:
                 )
             self.running.clear()
 
+    def _record(self, trial: Trial) -> None:
+        """Keep the newest record of a trial in the history the strategy sees."""
+        if trial.id <= len(self.history):
+            self.history[trial.id - 1] = trial
+        elif trial.id == len(self.history) + 1:
+            self.history.append(trial)
+        else:
+            raise RuntimeError(f"storage returned trial id {trial.id} after {len(self.history)}")
+
     # -- progress -------------------------------------------------------------------------
-    def _track_best(self, trial: Trial) -> None:
+    def _tally(self, trial: Trial) -> None:
+        if trial.status is not TrialStatus.SUCCEEDED:
+            self.failed += 1
         value = score(trial, self.mode)
         if value is not None and (self.best is None or value > self.best):
             self.best = value
 
     def _progress(self) -> tqdm[None]:
-        done = sum(1 for t in self.trials.values() if t.status.finished)
+        done = sum(1 for t in self.history if t.status.finished)
         return tqdm(
             total=self.plan.config.max_trial_number,
             initial=done,
@@ -232,17 +240,10 @@ class Runner:
         )
 
     def _postfix(self) -> str:
-        failed = sum(
-            1
-            for t in self.trials.values()
-            if t.status.finished and t.status is not TrialStatus.SUCCEEDED
-        )
-        best = (
-            "-"
-            if self.best is None
-            else f"{self.best if self.mode == 'maximize' else -self.best:.4g}"
-        )
-        return f"running={len(self.running)} failed={failed} best={best}"
+        best = "-"
+        if self.best is not None:
+            best = f"{self.best if self.mode == 'maximize' else -self.best:.4g}"
+        return f"running={len(self.running)} failed={self.failed} best={best}"
 
 
 def _end_order(trial: Trial) -> tuple[float, int]:
