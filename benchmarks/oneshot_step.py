@@ -11,17 +11,20 @@ each followed by BN and ReLU — at width 32, then a linear head over the flatte
   forward) with the same weights and alphas, doing the same step. Time and peak memory are
   compared.
 - `enas_child_step`, `spos_step`, `random_step` (and `gdas_step` when `archsearch.oneshot.gdas`
-  exists): the trainer's `train_step`, which samples a path with its mutator's `reset()`, then
-  runs forward, backward and the optimizer step. Baseline: the fixed subnet of the very path that
-  step samples (`archsearch.fix(model, arch, inherit_weights=True)`, plain torch), built before
-  the timed region each round, with its own optimizer of the same settings, doing the same step.
+  exists): the trainer's `train_step`, which samples a path with its mutator's `reset()` (ENAS:
+  `next_child_path()`, the next of 64 paths drawn at once by a batched controller walk, which
+  one step in 64 includes), then runs forward, backward and the optimizer step. Baseline: the
+  fixed subnet of the very path that step samples (`archsearch.fix(model, arch,
+  inherit_weights=True)`, plain torch), built before the timed region each round, with its own
+  optimizer of the same settings, doing the same step.
 - `spos_step_value_choice`, `random_step_value_choice`: the same network with the width a
   `ValueChoice([16, 32, 48])` shared by every conv, BN and the head (the trainers turn these layers
   into weight-sharing ones, `archsearch.oneshot.sliced.to_supernet`); baseline as above, at the
   sampled width and kernels.
 
-Which path a step will sample is read beforehand by running the mutator's `reset()` once and
-putting every random generator back, so the timed `reset()` draws the same path; every round checks
+Which path a step will sample is read beforehand by running the mutator's `reset()` (ENAS:
+`next_child_path()`) once and putting every random generator and ENAS' queue of pre-sampled paths
+back, so the timed step draws the same path; every round checks
 afterwards that it did (`same_arch`). Steps alternate AB/BA round by round, timed with
 `time.perf_counter`; the ratio is the median of the per-round ratios (single-path `_ms` figures
 are medians over rounds that sample different paths; `ratio_by_width` splits the value-choice
@@ -268,19 +271,23 @@ def quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def peek(mutator: Mutator) -> dict[str, Any]:
-    """The path the mutator's next `reset()` will sample, leaving every generator as it was."""
+def peek(mutator: Mutator, sample: Step | None = None) -> dict[str, Any]:
+    """The path the mutator's next `reset()` (or `sample()`, the trainer's own way of sampling
+    it) will sample, leaving every generator and ENAS' pre-sampled paths as they were."""
     python_state = random.getstate()
     own = getattr(mutator, "rng", None)
     own_state = own.getstate() if isinstance(own, random.Random) else None
+    queued = getattr(mutator, "queued", None)  # ENAS: paths drawn ahead (an immutable tuple)
     torch_state = torch.get_rng_state()
     cuda_state = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     with torch.no_grad():
-        mutator.reset()
+        (sample or mutator.reset)()
     arch = current(mutator)
     random.setstate(python_state)
     if isinstance(own, random.Random):
         own.setstate(own_state)
+    if queued is not None:
+        mutator.queued = queued  # type: ignore[assignment]
     torch.set_rng_state(torch_state)
     if cuda_state is not None:
         torch.cuda.set_rng_state_all(cuda_state)
@@ -405,13 +412,15 @@ def darts_figure(ctx: Context) -> None:
 
 @dataclass(frozen=True)
 class SinglePath:
-    """A single-path figure: the trainer, whether its baseline clips, and whether its
-    `train_step` takes a (weight batch, architecture batch) pair (GDAS)."""
+    """A single-path figure: the trainer, whether its baseline clips, whether its `train_step`
+    takes a (weight batch, architecture batch) pair (GDAS), and how it samples its path."""
 
     figure: str
     trainer: Any
     clip: float | None = None
     paired_batch: bool = False
+    sample: str = "reset"
+    """The trainer's method that samples its step's path (default: the mutator's `reset`)."""
 
 
 def single_path_figure(ctx: Context, case: SinglePath, rounds: int) -> None:
@@ -420,6 +429,7 @@ def single_path_figure(ctx: Context, case: SinglePath, rounds: int) -> None:
     trainer, clip = case.trainer, case.clip
     mutator: Mutator = trainer.mutator
     batch = ((x, y), (x, y)) if case.paired_batch else (x, y)
+    sample = None if case.sample == "reset" else getattr(trainer, case.sample)
     expected: dict[str, Any] = {}
     mismatches = 0
     widths: list[int] = []
@@ -429,7 +439,7 @@ def single_path_figure(ctx: Context, case: SinglePath, rounds: int) -> None:
 
     def prepare() -> tuple[Step, Step]:
         expected.clear()
-        expected.update(peek(mutator))
+        expected.update(peek(mutator, sample))
         fixed = archsearch.fix(trainer.model, expected, inherit_weights=True)
         optimizer = sgd(fixed.parameters())
         # One untimed step first: the baseline runs in steady state, as the supernet does.
@@ -454,7 +464,12 @@ def single_path_figure(ctx: Context, case: SinglePath, rounds: int) -> None:
 
 def single_path_figures(ctx: Context) -> None:
     cases = [
-        SinglePath("enas_child_step", ctx.trainer(EnasTrainer, SpaceNet(WIDTH)), CLIP),
+        SinglePath(
+            "enas_child_step",
+            ctx.trainer(EnasTrainer, SpaceNet(WIDTH)),
+            CLIP,
+            sample="next_child_path",
+        ),
         SinglePath("spos_step", ctx.trainer(SposTrainer, SpaceNet(WIDTH), seed=0)),
         SinglePath("random_step", ctx.trainer(RandomTrainer, SpaceNet(WIDTH), seed=0)),
     ]

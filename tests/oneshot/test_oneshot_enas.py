@@ -281,3 +281,102 @@ def test_value_choices_are_searched_as_categorical_decisions(digits: Split, tmp_
     probs = trainer.arch_probabilities()
     assert [len(probs[label]) for label in ("width", "kernel", "op")] == [3, 2, 2]
     assert trainer.fixed_model()(torch.randn(2, 1, 8, 8)).shape == (2, 10)
+
+
+def skewed_controller(model: nn.Module) -> EnasMutator:
+    """A controller whose decisions are far from uniform and depend on the earlier ones."""
+    torch.manual_seed(1)
+    mutator = EnasMutator(model, lstm_size=16, lstm_num_layers=1, tanh_constant=5.0)
+    with torch.no_grad():
+        for param in mutator.parameters():
+            param.uniform_(-1.5, 1.5)
+    return mutator
+
+
+def frequencies(paths: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """How often each candidate of each label was chosen, and each (op, last label) pair."""
+    labels = list(paths[0])
+    result = {label: torch.stack([p[label].float() for p in paths]).mean(0) for label in labels}
+    pairs = torch.stack([torch.outer(p[labels[0]].float(), p[labels[-1]].float()) for p in paths])
+    result["pair"] = pairs.mean(0).flatten()
+    return result
+
+
+@pytest.mark.parametrize(
+    ("net", "walks", "tolerance"), [(ToyNet, 1500, 0.05), (WideNet, 400, 0.08)]
+)
+def test_presampled_paths_follow_the_controller_policy(
+    net: type[nn.Module], walks: int, tolerance: float
+) -> None:
+    mutator = skewed_controller(net())
+    walked = []
+    for _ in range(walks):
+        mutator.reset()  # with grad: one REINFORCE walk per path
+        walked.append({label: mutator.decision_for(label) for label in mutator.search_space})
+    mutator.presample(4 * walks)
+    assert mutator.presampled == 4 * walks
+    batched = []
+    with torch.no_grad():
+        for _ in range(4 * walks):
+            mutator.reset()
+            batched.append({label: mutator.decision_for(label) for label in mutator.search_space})
+    assert mutator.presampled == 0
+    assert torch.isnan(mutator.sample_log_prob)  # a pre-sampled path has no log-probability
+    expected, found = frequencies(walked), frequencies(batched)
+    # The skewed policy is far from uniform (and in ToyNet `act` depends strongly on `op`), so
+    # a sampler ignoring the controller or the earlier decisions would fail.
+    assert max(float(f.max() - f.min()) for f in expected.values()) > 0.5
+    for key in expected:
+        torch.testing.assert_close(found[key], expected[key], atol=tolerance, rtol=0)
+    if net is ToyNet:  # the first decision's exact distribution
+        first = torch.tensor(mutator.greedy_probabilities()["op"])
+        torch.testing.assert_close(found["op"], first, atol=0.03, rtol=0)
+    for path in batched[:50]:
+        arch = {label: mask.tolist() for label, mask in path.items()}
+        assert mutator.search_space.validate(arch)
+
+
+def test_presampled_paths_are_dropped_when_the_controller_changes() -> None:
+    mutator = skewed_controller(ToyNet())
+    optimizer = torch.optim.SGD(mutator.parameters(), lr=0.1)
+    mutator.presample(8)
+    mutator.reset()  # with grad: a REINFORCE walk, the queue is left alone
+    assert mutator.presampled == 8 and mutator.sample_log_prob.requires_grad
+    with torch.no_grad():
+        mutator.reset()
+    assert mutator.presampled == 7
+    mutator.reset()
+    mutator.sample_log_prob.backward()
+    optimizer.step()
+    assert mutator.presampled == 0 and mutator.queued == ()
+    with torch.no_grad():
+        mutator.reset()  # a fresh walk of the changed controller
+    assert not torch.isnan(mutator.sample_log_prob)
+    mutator.presample(3)
+    mutator.load_state_dict(mutator.state_dict())  # loading a state changes it too
+    assert mutator.presampled == 0
+    mutator.presample(3)
+    mutator.clear_presampled()
+    assert mutator.presampled == 0
+    with pytest.raises(ValueError, match="count"):
+        mutator.presample(0)
+
+
+def test_child_phase_draws_its_paths_in_batches(digits: Split, tmp_path: Path) -> None:
+    trainer = make_trainer(digits, tmp_path, epochs=1)
+    trainer.presample = 4
+    controller = trainer.controller
+    batch = next(iter(trainer.training_batches()))
+    trainer.train_step(batch)
+    assert controller.presampled == 3
+    for left in (2, 1, 0, 3):
+        trainer.train_step(batch)
+        assert controller.presampled == left
+    trainer.train()  # the child phase's paths left over are dropped before the controller's
+    assert controller.presampled == 0 and trainer.epoch == 1
+    with pytest.raises(ValueError, match="presample"):
+        EnasTrainer(
+            *(trainer.model, trainer.loss, accuracy, batch_accuracy, trainer.optimizer, 1),
+            *(digits.train, digits.test),
+            presample=0,
+        )

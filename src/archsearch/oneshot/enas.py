@@ -51,6 +51,12 @@ class EnasMutator(Mutator):
     `torch.no_grad()` when only the path is needed. `sample_final()` is the greedy path: the most
     probable candidate at every step (the top k inputs for `n_chosen=k`, every input with
     keep-probability above 1/2 for `n_chosen=None`), so the export is deterministic.
+
+    When only paths are needed (ENAS' child phase), `presample(n)` draws n paths in one batched
+    walk of the controller (no log-probabilities), and each following `reset()` under
+    `torch.no_grad()` applies the next of them instead of walking the controller again; such a
+    reset sets `sample_log_prob`, `sample_entropy` and `sample_skip_penalty` to NaN. Paths drawn
+    before the controller changed (an optimizer step, `load_state_dict`) are dropped, not used.
     """
 
     def __init__(
@@ -87,6 +93,54 @@ class EnasMutator(Mutator):
         """Entropy of the controller's decisions along the last sampled path (summed)."""
         self.sample_skip_penalty = torch.zeros(())
         """KL(keep-probabilities ‖ skip_target) of the last path's any-subset input choices."""
+        self.queued: tuple[dict[str, torch.Tensor], ...] = ()
+        """Paths drawn by `presample` and not yet applied, next first."""
+        self._queued_for: tuple[int, ...] = ()
+        """The controller parameters' versions when `queued` was drawn."""
+        self._queued_params: list[torch.nn.Parameter] = []
+        self._nan = torch.full((), float("nan"))
+
+    def reset(self) -> None:
+        """Apply the next pre-sampled path (under `torch.no_grad()`, while the controller is
+        unchanged since `presample`), else a fresh `sample_search()` walk."""
+        if self.queued and not torch.is_grad_enabled() and self.presampled:
+            path, *rest = self.queued
+            self.queued = tuple(rest)
+            self.sample_log_prob = self.sample_entropy = self.sample_skip_penalty = self._nan
+            self._cache = path  # built from the search space: already checked
+            return
+        super().reset()
+
+    @property
+    def presampled(self) -> int:
+        """How many pre-sampled paths are left for the next resets (0 once the controller has
+        changed since they were drawn; they are then dropped)."""
+        if self.queued and self._queued_for != self._versions():
+            self.queued = ()
+        return len(self.queued)
+
+    @torch.no_grad()
+    def presample(self, count: int) -> None:
+        """Draw `count` paths from the controller as it is now, in one batched walk, for the
+        next `count` resets under `torch.no_grad()` (replacing any left over)."""
+        if count < 1:
+            raise ValueError(f"count must be >= 1, got {count}")
+        labels = self.search_space.labels
+        rows: list[dict[str, torch.Tensor]] = [{} for _ in range(count)]
+        for label, column in zip(labels, self._walk_batch(count), strict=True):
+            for row, mask in zip(rows, column.cpu().unbind(0), strict=True):
+                row[label] = mask
+        self.queued = tuple(rows)
+        self._queued_params = list(self.parameters())
+        self._queued_for = self._versions()
+
+    def clear_presampled(self) -> None:
+        """Drop the pre-sampled paths left over."""
+        self.queued = ()
+
+    def _versions(self) -> tuple[int, ...]:
+        # Every in-place change of a parameter (optimizer step, load_state_dict) bumps its version.
+        return tuple(p._version for p in self._queued_params)
 
     def sample_search(self) -> dict[str, torch.Tensor]:
         walk = self._walk(greedy=False)
@@ -124,14 +178,14 @@ class EnasMutator(Mutator):
             embedding = self.embeddings[index]
             assert isinstance(embedding, torch.nn.Embedding)
             if isinstance(dim, InputChoiceDim) and dim.n_chosen is None:
-                logits = self._logits(head, inputs, state)
+                logits = self._logits(head, inputs, state)[0]
                 keep, inputs = self._keep_inputs(label, logits, embedding, greedy, walk)
                 walk.masks[label] = keep.cpu()
                 continue
             picks = dim.n_chosen if isinstance(dim, InputChoiceDim) and dim.n_chosen else 1
             taken = torch.zeros(_width(dim), dtype=torch.bool, device=self.g_emb.device)
             for pick in range(picks):
-                logits = self._logits(head, inputs, state).masked_fill(taken, float("-inf"))
+                logits = self._logits(head, inputs, state)[0].masked_fill(taken, float("-inf"))
                 log_p = F.log_softmax(logits, dim=-1)
                 probs = log_p.exp()
                 if greedy and pick == 0:
@@ -146,19 +200,46 @@ class EnasMutator(Mutator):
             walk.masks[label] = taken.cpu()
         return walk
 
+    def _walk_batch(self, count: int) -> list[torch.Tensor]:
+        """`count` independent paths sampled as `_walk` samples one, as a (count, candidates)
+        bool mask per label, in label order; no log-probabilities (call under no_grad)."""
+        inputs = self.g_emb.expand(count, -1)
+        zeros = torch.zeros_like(inputs)
+        state = [(zeros, zeros) for _ in self.lstm]
+        columns = []
+        for index, dim in enumerate(self.search_space.values()):
+            head = self.heads[index]
+            embedding = self.embeddings[index]
+            assert isinstance(embedding, torch.nn.Embedding)
+            if isinstance(dim, InputChoiceDim) and dim.n_chosen is None:
+                keep = torch.bernoulli(torch.sigmoid(self._logits(head, inputs, state))).bool()
+                columns.append(keep)
+                inputs = keep.float() @ embedding.weight / (1 + keep.sum(1, keepdim=True))
+                continue
+            picks = dim.n_chosen if isinstance(dim, InputChoiceDim) and dim.n_chosen else 1
+            taken = torch.zeros(count, _width(dim), dtype=torch.bool, device=inputs.device)
+            for _ in range(picks):
+                logits = self._logits(head, inputs, state).masked_fill(taken, float("-inf"))
+                choice = torch.multinomial(torch.softmax(logits, dim=-1), 1)
+                taken.scatter_(1, choice, True)
+                inputs = embedding(choice.squeeze(1))
+            columns.append(taken)
+        return columns
+
     def _logits(
         self,
         head: torch.nn.Module,
         inputs: torch.Tensor,
         state: list[tuple[torch.Tensor, torch.Tensor]],
     ) -> torch.Tensor:
-        """Advance the stacked LSTM by one step (updating `state`) and read a label's logits."""
+        """Advance the stacked LSTM by one step (updating `state`) and read a label's logits,
+        one row per path walked."""
         x = inputs
         for layer, cell in enumerate(self.lstm):
             h, c = cell(x, state[layer])
             state[layer] = (h, c)
             x = h
-        logits: torch.Tensor = head(x).squeeze(0)
+        logits: torch.Tensor = head(x)
         if self.temperature is not None:
             logits = logits / self.temperature
         if self.tanh_constant is not None:
@@ -214,7 +295,9 @@ class EnasTrainer(BaseOneShotTrainer):
     returns `(logits, aux_logits)` in training mode gets `aux_weight` × the auxiliary loss.
     Validation scores `test_arc_per_epoch` sampled paths on `dataset_valid` and averages them;
     `export()` is the controller's greedy path. `grad_clip` bounds the weights' gradient norm
-    (5, as in the paper; None: no clipping).
+    (5, as in the paper; None: no clipping). The child phase draws its paths `presample` at a
+    time in one batched controller walk (`EnasMutator.presample`; the controller does not change
+    during the phase, so they are the same distribution as one walk per step); 1 walks per step.
     """
 
     algorithm = "enas"
@@ -248,6 +331,7 @@ class EnasTrainer(BaseOneShotTrainer):
         test_arc_per_epoch: int = 1,
         *,
         grad_clip: float | None = 5.0,
+        presample: int = 64,
         log_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if reward_function is None or not callable(reward_function):
@@ -262,6 +346,8 @@ class EnasTrainer(BaseOneShotTrainer):
         ):
             if steps < 0:
                 raise ValueError(f"{name} must be >= 0, got {steps}")
+        if presample < 1:
+            raise ValueError(f"presample must be >= 1, got {presample}")
         if mutator_steps_aggregate < 1:
             raise ValueError(f"mutator_steps_aggregate must be >= 1, got {mutator_steps_aggregate}")
         if not 0.0 <= baseline_decay <= 1.0:
@@ -276,6 +362,7 @@ class EnasTrainer(BaseOneShotTrainer):
         self.aux_weight = aux_weight
         self.test_arc_per_epoch = test_arc_per_epoch
         self.grad_clip = grad_clip
+        self.presample = presample
         self.baseline = 0.0
         """Moving average of the controller's rewards."""
         self._given_mutator = mutator
@@ -318,7 +405,11 @@ class EnasTrainer(BaseOneShotTrainer):
         prefixed `controller_`)."""
         name = f"epoch {epoch + 1}/{self.num_epochs}"
         child_batches = Steps(self.training_batches(), self.child_steps)
-        child = self.run_steps(f"{name} child", child_batches, self.train_step)
+        try:
+            child = self.run_steps(f"{name} child", child_batches, self.train_step)
+        finally:
+            # Paths left over are not carried into the controller phase nor a checkpoint.
+            self.controller.clear_presampled()
         was_training = self.model.training
         # Rewards judge the shared weights as they are: no dropout, frozen batch statistics.
         self.model.eval()
@@ -334,10 +425,9 @@ class EnasTrainer(BaseOneShotTrainer):
         return {**child, **{f"controller_{k}": v for k, v in controller.items()}}
 
     def train_step(self, batch: Any) -> Mapping[str, float]:
-        """One weight step of the supernet on a freshly sampled path."""
+        """One weight step of the supernet on the next path sampled from the controller."""
         x, y = self.to_device(batch)
-        with torch.no_grad():  # the child step needs only the path, not the controller's graph
-            self.mutator.reset()
+        self.next_child_path()
         self.optimizer.zero_grad()
         output = self.model(x)
         if isinstance(output, tuple):
@@ -351,10 +441,19 @@ class EnasTrainer(BaseOneShotTrainer):
         self.optimizer.step()
         return {"loss": loss.item(), **self.metrics(logits.detach(), y)}
 
+    @torch.no_grad()  # the child step needs only the path, not the controller's graph
+    def next_child_path(self) -> None:
+        """Apply the next path of the child phase: the next of `presample` paths drawn at once
+        from the controller (drawn again when they run out or the controller changed)."""
+        if self.presample > 1 and not self.controller.presampled:
+            self.controller.presample(self.presample)
+        self.controller.reset()
+
     def controller_step(self, batches: Sequence[Any]) -> Mapping[str, float]:
         """One controller update from one sampled path per batch (REINFORCE, gradients
         accumulated over the batches)."""
         controller = self.controller
+        controller.clear_presampled()  # drawn from the controller before this step changes it
         self.controller_optimizer.zero_grad()
         totals = {"reward": 0.0, "loss": 0.0, "entropy": 0.0, "skip_penalty": 0.0}
         for batch in batches:
