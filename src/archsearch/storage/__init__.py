@@ -7,11 +7,20 @@ from archsearch.storage.base import (
     MetricPoint,
     Storage,
 )
+from archsearch.storage.open import open_storage
+from archsearch.storage.paging import SORT_KEYS
+from archsearch.storage.schema import SCHEMA_VERSION, IncompatibleStorageError
+from archsearch.storage.sqlite import SQLiteStorage
 
 __all__ = [
+    "SCHEMA_VERSION",
+    "SORT_KEYS",
     "ExperimentNotFoundError",
     "ExperimentRecord",
     "ExperimentStatus",
+    "IncompatibleStorageError",
     "MetricPoint",
+    "SQLiteStorage",
     "Storage",
+    "open_storage",
 ]

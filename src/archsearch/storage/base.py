@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from archsearch.space import Architecture, Trial, TrialStatus
+from archsearch.storage.paging import StatusFilter, page_of
 
 
 class ExperimentStatus(str, Enum):
@@ -143,6 +144,50 @@ class Storage(ABC):
     @abstractmethod
     def metrics(self, experiment_id: str, trial_id: int) -> list[MetricPoint]:
         """A trial's intermediate metrics, by step."""
+
+    # -- dashboard reads (defaults: plain Python over `trials`/`metrics`; stores override) --
+    def trial_page(
+        self,
+        experiment_id: str,
+        *,
+        offset: int = 0,
+        limit: int = 50,
+        sort: str = "id",
+        descending: bool = False,
+        status: StatusFilter = None,
+        arch_filter: Mapping[str, Any] | None = None,
+    ) -> tuple[list[Trial], int]:
+        """One page of an experiment's trials and how many match in all.
+
+        `sort` is "id", "metric", "status", "duration", "started_at" or `arch.<label>`
+        (ValueError for others); missing values sort last either way, ties by id. `status`
+        keeps one status or any of several; `arch_filter` keeps trials whose architecture has
+        each given label set to the given value. `storage/paging.py` defines the order exactly.
+        """
+        return page_of(
+            self.trials(experiment_id),
+            offset=offset,
+            limit=limit,
+            sort=sort,
+            descending=descending,
+            status=status,
+            arch_filter=arch_filter,
+        )
+
+    def status_counts(self, experiment_id: str) -> dict[str, int]:
+        """How many trials of the experiment are in each status (every status, zeros too)."""
+        counts = dict.fromkeys((s.value for s in TrialStatus), 0)
+        for trial in self.trials(experiment_id):
+            counts[trial.status.value] += 1
+        return counts
+
+    def metrics_for(
+        self, experiment_id: str, trial_ids: Sequence[int]
+    ) -> dict[int, list[MetricPoint]]:
+        """The intermediate metrics of several trials, by step; every requested id is a key
+        (an empty list for a trial without metrics or an unknown id)."""
+        known = {t.id for t in self.trials(experiment_id)}
+        return {i: self.metrics(experiment_id, i) if i in known else [] for i in trial_ids}
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the connection (optional)."""

@@ -1,0 +1,133 @@
+"""JSON columns and row ↔ record conversion for the SQLite store.
+
+JSON has no NaN or infinity, and SQLite's JSON functions reject Python's `NaN` extension, so a
+non-finite float inside a stored mapping is written as the tagged object `{"$float": "nan"}`
+(or "inf", "-inf") and turned back into a float when read. Finite values take the fast path:
+one `json.dumps` with `allow_nan=False`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from archsearch.space import Trial, TrialStatus
+from archsearch.storage.base import ExperimentRecord, ExperimentStatus
+
+FLOAT_TAG = "$float"
+"""Key of the object that stands for a non-finite float inside a JSON column."""
+
+_TAG_MARK = f'"{FLOAT_TAG}"'
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+_STATUSES = {s.value: s for s in TrialStatus}
+
+TRIAL_COLUMNS = (
+    "experiment_id, id, arch, status, metric, metric_text, metrics, created_at, started_at, "
+    "ended_at, error, traceback, log_path"
+)
+"""The trial columns in the order `trial_from_row` reads them."""
+
+EXPERIMENT_COLUMNS = (
+    "id, name, kind, status, config, search_space, spec, created_at, started_at, ended_at, "
+    "pid, error"
+)
+"""The experiment columns in the order `experiment_from_row` reads them."""
+
+
+def dump_json(value: Any, what: str = "value") -> str:
+    """Compact JSON text of `value`, non-finite floats tagged; TypeError naming `what` if a
+    value cannot be stored as JSON."""
+    try:
+        try:
+            return _dumps(value)
+        except ValueError:  # a NaN or an infinity somewhere: tag them, then dump again
+            return _dumps(_tag_non_finite(value))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise TypeError(f"{what} cannot be stored as JSON: {exc}") from None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def load_json(text: str) -> Any:
+    """The value `dump_json` wrote (tagged non-finite floats become floats again)."""
+    if text == "{}":
+        return {}
+    if _TAG_MARK in text:
+        return json.loads(text, object_hook=_untag)
+    return json.loads(text)
+
+
+def _tag_non_finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return {FLOAT_TAG: "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    if isinstance(value, Mapping):
+        return {k: _tag_non_finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_tag_non_finite(v) for v in value]
+    return value
+
+
+def _untag(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1 and isinstance(obj.get(FLOAT_TAG), str):
+        return _NON_FINITE.get(obj[FLOAT_TAG], obj)
+    return obj
+
+
+def metric_columns(metric: float | None) -> tuple[float | None, str | None]:
+    """The `metric` column (finite values only, so sorting and indexing see plain numbers and
+    non-finite ones sort with the missing) and `metric_text` (the non-finite value's name)."""
+    if metric is None:
+        return None, None
+    metric = float(metric)
+    if math.isfinite(metric):
+        return metric, None
+    return None, "nan" if math.isnan(metric) else ("inf" if metric > 0 else "-inf")
+
+
+def status_value(status: TrialStatus | str) -> str:
+    """A trial status as stored; ValueError listing the valid ones for anything else."""
+    value = status.value if isinstance(status, TrialStatus) else status
+    if value not in _STATUSES:
+        raise ValueError(f"unknown trial status {status!r}; valid: {', '.join(_STATUSES)}")
+    return value
+
+
+def trial_from_row(row: tuple[Any, ...]) -> Trial:
+    """A `Trial` from a row of `TRIAL_COLUMNS`."""
+    (exp, tid, arch, status, metric, metric_text, metrics, created, started, ended) = row[:10]
+    return Trial(
+        experiment_id=exp,
+        id=tid,
+        arch=load_json(arch),
+        status=_STATUSES[status],
+        metric=_NON_FINITE[metric_text] if metric_text is not None else metric,
+        metrics=load_json(metrics),
+        created_at=created,
+        started_at=started,
+        ended_at=ended,
+        error=row[10],
+        traceback=row[11],
+        log_path=row[12],
+    )
+
+
+def experiment_from_row(row: tuple[Any, ...]) -> ExperimentRecord:
+    """An `ExperimentRecord` from a row of `EXPERIMENT_COLUMNS`."""
+    return ExperimentRecord(
+        id=row[0],
+        name=row[1],
+        kind=row[2],
+        status=ExperimentStatus(row[3]),
+        config=load_json(row[4]),
+        search_space=load_json(row[5]),
+        spec=load_json(row[6]),
+        created_at=row[7],
+        started_at=row[8],
+        ended_at=row[9],
+        pid=row[10],
+        error=row[11],
+    )

@@ -1,0 +1,73 @@
+"""`open_storage`: a store from what a user writes in a config or on the command line."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from archsearch.space import archsearch_home
+from archsearch.storage.base import Storage
+from archsearch.storage.sqlite import SQLiteStorage
+
+DEFAULT_FILE = "experiments.db"
+"""The file name used under `archsearch_home()` or inside a folder given as the storage."""
+
+SQLITE_PREFIX = "sqlite:///"
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+StorageSpec = str | os.PathLike[str] | Storage | None
+"""What `open_storage` accepts."""
+
+
+def open_storage(spec: StorageSpec = None) -> Storage:
+    """The store that `spec` names.
+
+    - None: `archsearch_home() / "experiments.db"` (`$ARCHSEARCH_HOME`, else `~/.archsearch`);
+    - a `Storage`: returned as it is;
+    - a path (str or PathLike; `~` expanded): an SQLite file there, or `experiments.db` inside
+      it when it is an existing folder or ends with a slash;
+    - `sqlite:///PATH`: as SQLAlchemy reads it, `sqlite:///runs/x.db` is relative to the working
+      folder and `sqlite:////abs/x.db` is absolute.
+
+    Missing parent folders are created. Other URL schemes raise ValueError.
+    """
+    if isinstance(spec, Storage):
+        return spec
+    if spec is None:
+        return SQLiteStorage(archsearch_home() / DEFAULT_FILE)
+    if isinstance(spec, os.PathLike):
+        return SQLiteStorage(_as_file(os.fspath(spec)))
+    if not isinstance(spec, str):
+        raise TypeError(
+            "storage must be a path, 'sqlite:///path', a Storage or None; "
+            f"got {type(spec).__name__}"
+        )
+    return SQLiteStorage(_as_file(_path_of(spec)))
+
+
+def _path_of(spec: str) -> str:
+    if spec.startswith(SQLITE_PREFIX):
+        path = spec[len(SQLITE_PREFIX) :]
+        if not path or path == ":memory:" or "?" in path:
+            raise ValueError(
+                f"storage {spec!r} names no database file; write sqlite:///relative/path.db "
+                "or sqlite:////absolute/path.db (query options and :memory: are not supported)"
+            )
+        return path
+    if _URL.match(spec):
+        raise ValueError(
+            f"unsupported storage {spec!r}: use a file path or sqlite:///path "
+            "(sqlite:///relative.db, sqlite:////absolute.db); only SQLite is supported"
+        )
+    if not spec.strip():
+        raise ValueError("storage is an empty string; give a file path or sqlite:///path")
+    return spec
+
+
+def _as_file(path: str) -> Path:
+    """The database file for `path`: inside it when it is (or is written as) a folder."""
+    result = Path(path).expanduser()
+    if path.endswith(("/", os.sep)) or result.is_dir():
+        return result / DEFAULT_FILE
+    return result

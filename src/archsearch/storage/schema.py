@@ -1,0 +1,155 @@
+"""The SQLite schema, its version, and how a connection is opened.
+
+The schema version lives in `PRAGMA user_version`. A new file gets the current schema; a file
+from an older archsearch is migrated step by step by `MIGRATIONS` (or rejected when no step is
+known); a file from a newer archsearch is rejected, because this code cannot know what it holds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+"""The version this code writes; bump it with a step in MIGRATIONS."""
+
+MIN_SQLITE = (3, 35, 0)
+"""RETURNING (3.35), NULLS LAST (3.30) and the JSON functions are used."""
+
+SCHEMA: tuple[str, ...] = (
+    # seq keeps insertion order, so experiments created in the same instant still list in order.
+    """CREATE TABLE experiments (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        config TEXT NOT NULL,
+        search_space TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        ended_at REAL,
+        pid INTEGER,
+        error TEXT,
+        stop_requested INTEGER NOT NULL DEFAULT 0
+    )""",
+    # metric holds finite values only (NULL otherwise) so it sorts and indexes as a number;
+    # metric_text keeps the name of a non-finite one ("nan", "inf", "-inf").
+    """CREATE TABLE trials (
+        experiment_id TEXT NOT NULL REFERENCES experiments (id),
+        id INTEGER NOT NULL,
+        arch TEXT NOT NULL,
+        status TEXT NOT NULL,
+        metric REAL,
+        metric_text TEXT,
+        metrics TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        started_at REAL,
+        ended_at REAL,
+        error TEXT,
+        traceback TEXT,
+        log_path TEXT,
+        PRIMARY KEY (experiment_id, id)
+    )""",
+    "CREATE INDEX trials_by_status ON trials (experiment_id, status)",
+    "CREATE INDEX trials_by_metric ON trials (experiment_id, metric)",
+    """CREATE TABLE metrics (
+        experiment_id TEXT NOT NULL,
+        trial_id INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        time REAL NOT NULL,
+        metrics TEXT NOT NULL,
+        FOREIGN KEY (experiment_id, trial_id) REFERENCES trials (experiment_id, id)
+    )""",
+    "CREATE INDEX metrics_by_trial ON metrics (experiment_id, trial_id, step)",
+)
+
+MIGRATIONS: Mapping[int, Sequence[str]] = {}
+"""Version v → the statements that turn a version-v database into version v + 1."""
+
+
+class IncompatibleStorageError(RuntimeError):
+    """The database file was written by another archsearch version (or is not ours)."""
+
+
+def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit) with this store's pragmas.
+
+    `synchronous=NORMAL` in WAL mode syncs at checkpoints, not at every commit: a power cut may
+    lose the last commits but never corrupts the file, and each write costs microseconds.
+    """
+    conn = sqlite3.connect(
+        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+    )
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def prepare(
+    conn: sqlite3.Connection,
+    path: Path,
+    version: int = SCHEMA_VERSION,
+    migrations: Mapping[int, Sequence[str]] = MIGRATIONS,
+) -> None:
+    """Switch the file to WAL mode and create, migrate or check its schema."""
+    if sqlite3.sqlite_version_info < MIN_SQLITE:
+        raise IncompatibleStorageError(
+            f"SQLite {sqlite3.sqlite_version} is too old for archsearch storage; "
+            f"it needs {'.'.join(map(str, MIN_SQLITE))} or newer"
+        )
+    try:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise IncompatibleStorageError(f"{path} is not an SQLite database: {exc}") from None
+    if mode != "wal":
+        raise IncompatibleStorageError(
+            f"{path}: SQLite could not switch to WAL mode (journal mode is {mode!r}); "
+            "use a file on a local file system"
+        )
+    if _version(conn) == version:
+        return
+    conn.execute("BEGIN IMMEDIATE")  # another process may be creating it right now
+    try:
+        _create_or_migrate(conn, path, version, migrations)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _create_or_migrate(
+    conn: sqlite3.Connection, path: Path, version: int, migrations: Mapping[int, Sequence[str]]
+) -> None:
+    found = _version(conn)
+    if found > version:
+        raise IncompatibleStorageError(
+            f"{path} has storage schema version {found}, newer than this archsearch reads "
+            f"(version {version}); upgrade archsearch or use another storage file"
+        )
+    if found == 0:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type='table'")]
+        if tables:
+            raise IncompatibleStorageError(
+                f"{path} is an SQLite database but not archsearch storage "
+                f"(it has tables {', '.join(tables)}); use another file"
+            )
+        for statement in SCHEMA:  # SCHEMA is always the current version's shape
+            conn.execute(statement)
+        found = version
+    for step in range(found, version):
+        if step not in migrations:
+            raise IncompatibleStorageError(
+                f"{path} has storage schema version {found}, which this archsearch "
+                f"(version {version}) cannot migrate; export it with the archsearch that wrote it"
+            )
+        for statement in migrations[step]:
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {int(version)}")
