@@ -1,0 +1,91 @@
+"""The loop of one local worker process: receive a job, run it, send its events back.
+
+A worker lives for many trials: torch and the user's modules are imported once, and evaluators
+and model spaces are unpickled once (the `Ref` cache). The environment overrides of its slot
+(CUDA_VISIBLE_DEVICES) are applied first thing in `main`; importing torch does not initialise
+CUDA, so they take effect for every trial.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from archsearch.execution.base import Job, MetricReport, TrialResult
+from archsearch.execution.logs import FdRedirect
+from archsearch.execution.worker import CallbackReporter, run_job
+from archsearch.space import TrialStatus
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker process needs at start: its slot number and environment overrides."""
+
+    slot: int
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The first message of a worker: imports are done, jobs are served from now on."""
+
+    pid: int
+    time: float
+
+
+STOP = None
+"""The message asking a worker to exit (sent between jobs)."""
+
+
+def main(conn: Connection, spec: WorkerSpec) -> None:
+    """Entry point of a worker process (the target of `multiprocessing.Process`)."""
+    os.environ.update(spec.env)
+    # A process group of its own: the terminal's Ctrl-C reaches only the runner, which stops
+    # trials deliberately (cancel, shutdown) instead of every worker dying mid-write, and the
+    # runner can kill a trial together with the processes it started (os.killpg).
+    os.setpgrp()
+    # Line buffering: a trial killed for its time still leaves its printed lines in the log.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(line_buffering=True)
+    redirect = FdRedirect()
+    conn.send(Ready(os.getpid(), time.time()))
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:  # the runner is gone
+            return
+        if job is STOP:
+            return
+        with redirect.to(job.log_path):
+            result = run_trial(job, conn)
+        conn.send(result)
+
+
+def run_trial(job: Job, conn: Connection) -> TrialResult:
+    """Run `job`, sending each intermediate report to `conn` as it is made."""
+
+    def send(step: int, metrics: Mapping[str, Any]) -> None:
+        conn.send(MetricReport(job.trial_id, step, dict(metrics), time.time()))
+
+    started = time.time()
+    try:
+        return run_job(job, CallbackReporter(send))
+    except BaseException as exc:
+        # run_job turns exceptions into results; what escapes it (sys.exit() or a
+        # KeyboardInterrupt inside the evaluator) still fails only this trial.
+        return TrialResult(
+            trial_id=job.trial_id,
+            status=TrialStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+            traceback=traceback.format_exc(),
+            started_at=started,
+            ended_at=time.time(),
+        )

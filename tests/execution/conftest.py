@@ -1,0 +1,31 @@
+"""Backends shared by the tests of a module: starting a worker imports torch (seconds)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from archsearch.execution import Backend, InlineBackend, LocalBackend
+
+
+def started_local(concurrency: int = 2, **options: object) -> LocalBackend:
+    backend = LocalBackend(concurrency, **options)  # type: ignore[arg-type]
+    assert backend.wait_ready(120), "local workers did not start"
+    return backend
+
+
+@pytest.fixture(scope="module")
+def local_backend() -> Iterator[LocalBackend]:
+    """Two warm workers for the whole test module; tests leave no trial running."""
+    backend = started_local(2)
+    yield backend
+    backend.shutdown()
+
+
+@pytest.fixture(scope="module", params=["inline", "local"])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """Each backend in turn, for the contract every backend keeps."""
+    made: Backend = InlineBackend() if request.param == "inline" else started_local(2)
+    yield made
+    made.shutdown()
