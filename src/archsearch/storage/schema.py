@@ -83,9 +83,15 @@ def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
     conn = sqlite3.connect(
         path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
     )
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.OperationalError):  # locked, unreadable: not about the format
+            raise
+        raise IncompatibleStorageError(f"{path} is not an SQLite database: {exc}") from None
     return conn
 
 
@@ -101,10 +107,7 @@ def prepare(
             f"SQLite {sqlite3.sqlite_version} is too old for archsearch storage; "
             f"it needs {'.'.join(map(str, MIN_SQLITE))} or newer"
         )
-    try:
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        raise IncompatibleStorageError(f"{path} is not an SQLite database: {exc}") from None
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if mode != "wal":
         raise IncompatibleStorageError(
             f"{path}: SQLite could not switch to WAL mode (journal mode is {mode!r}); "
