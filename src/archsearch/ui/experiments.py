@@ -1,0 +1,170 @@
+"""What the dashboard shows about an experiment: its summary row and its overview page."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from archsearch.space import (
+    InputChoiceDim,
+    LayerChoiceDim,
+    OptimizeMode,
+    SearchSpace,
+    Trial,
+    TrialStatus,
+)
+from archsearch.storage import ExperimentRecord, Storage
+from archsearch.ui.jsonable import finite
+from archsearch.ui.options import listed_options
+
+FINISHED = tuple(s.value for s in TrialStatus if s.finished)
+
+
+def optimize_mode(record: ExperimentRecord) -> OptimizeMode:
+    """The experiment's optimize mode ("maximize" unless its config says "minimize")."""
+    return "minimize" if record.config.get("optimize_mode") == "minimize" else "maximize"
+
+
+def search_space_of(record: ExperimentRecord) -> SearchSpace | None:
+    """The stored search space, or None when the record holds none that can be read."""
+    try:
+        return SearchSpace.from_json(record.search_space)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def summary(storage: Storage, record: ExperimentRecord, now: float | None = None) -> dict[str, Any]:
+    """One experiment as the experiments list shows it: status, progress, best metric, times."""
+    counts = storage.status_counts(record.id)
+    mode = optimize_mode(record)
+    best_rows, _ = storage.trial_page(
+        record.id,
+        limit=1,
+        sort="metric",
+        descending=mode == "maximize",
+        status=TrialStatus.SUCCEEDED,
+    )
+    best = {"trial": best_rows[0].id, "metric": best_rows[0].metric} if best_rows else None
+    end = record.ended_at if record.ended_at is not None else (now or time.time())
+    running = not record.status.finished and record.started_at is not None
+    duration = None
+    if record.started_at is not None and (record.ended_at is not None or running):
+        duration = max(0.0, end - record.started_at)
+    return {
+        "id": record.id,
+        "name": record.name,
+        "kind": record.kind,
+        "status": record.status.value,
+        "optimize_mode": mode,
+        "created_at": record.created_at,
+        "started_at": record.started_at,
+        "ended_at": record.ended_at,
+        "duration": duration,
+        "error": record.error,
+        "counts": counts,
+        "progress": _progress(storage, record, counts, duration),
+        "best": best,
+    }
+
+
+def _progress(
+    storage: Storage, record: ExperimentRecord, counts: Mapping[str, int], duration: float | None
+) -> dict[str, Any]:
+    """Progress against the budget: trials (or epochs of a one-shot run) and time."""
+    if record.kind == "oneshot":
+        total = _int_or_none(record.config.get("num_epochs"))
+        done = len(storage.metrics(record.id, 1)) if sum(counts.values()) else 0
+        unit = "epochs"
+    else:
+        total = _int_or_none(record.config.get("max_trial_number"))
+        done = sum(counts.get(s, 0) for s in FINISHED)
+        unit = "trials"
+    fractions = [done / total] if total else []
+    max_duration = finite(record.config.get("max_duration"))
+    if max_duration and duration is not None:
+        fractions.append(duration / max_duration)
+    if record.status.value == "done":
+        fraction: float | None = 1.0
+    else:
+        fraction = min(1.0, max(fractions)) if fractions else None
+    return {
+        "done": done,
+        "total": total,
+        "unit": unit,
+        "max_duration": max_duration,
+        "fraction": fraction,
+    }
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def space_json(space: SearchSpace | None) -> dict[str, Any] | None:
+    """Each choice with its kind and candidates, and the size of the space."""
+    if space is None:
+        return None
+    choices = []
+    for label, dim in space.items():
+        entry: dict[str, Any] = {"label": label, "kind": dim.kind, "size": dim.size()}
+        if isinstance(dim, InputChoiceDim):
+            entry["candidates"] = list(dim.names)
+            entry["n_chosen"] = dim.n_chosen
+        elif isinstance(dim, LayerChoiceDim):
+            entry["candidates"] = list(dim.names)
+        else:
+            entry["candidates"] = list(dim.options())
+        entry["options"] = listed_options(dim)
+        choices.append(entry)
+    size = space.size()
+    return {"choices": choices, "size": size if size < 2**53 else str(size)}
+
+
+def overview(storage: Storage, record: ExperimentRecord) -> dict[str, Any]:
+    """The overview page: summary, config, search space and the metric over the search."""
+    trials = storage.trials(record.id)
+    mode = optimize_mode(record)
+    return {
+        **summary(storage, record),
+        "config": dict(record.config),
+        "search_space": space_json(search_space_of(record)),
+        "curve": best_so_far(trials, mode, record.started_at),
+    }
+
+
+def best_so_far(trials: list[Trial], mode: OptimizeMode, start: float | None) -> dict[str, Any]:
+    """Final metrics of succeeded trials by trial number and by time since the start (seconds),
+    each with the best value so far; `metric` doubles as the distribution."""
+    done = [
+        (t, m)
+        for t in trials
+        if t.status is TrialStatus.SUCCEEDED and (m := finite(t.metric)) is not None
+    ]
+    better = max if mode == "maximize" else min
+    by_id = sorted(done, key=lambda pair: pair[0].id)
+    by_time = sorted(
+        (pair for pair in done if pair[0].ended_at is not None),
+        key=lambda pair: (pair[0].ended_at, pair[0].id),
+    )
+    origin = (
+        start
+        if start is not None
+        else min((t.started_at for t, _ in done if t.started_at is not None), default=0.0)
+    )
+    return {
+        "trial": [t.id for t, _ in by_id],
+        "metric": [m for _, m in by_id],
+        "best": _running(better, [m for _, m in by_id]),
+        "time": [float(t.ended_at or 0.0) - origin for t, _ in by_time],
+        "time_trial": [t.id for t, _ in by_time],
+        "time_metric": [m for _, m in by_time],
+        "time_best": _running(better, [m for _, m in by_time]),
+    }
+
+
+def _running(better: Any, values: list[float]) -> list[float]:
+    out: list[float] = []
+    for value in values:
+        out.append(value if not out else better(out[-1], value))
+    return out
