@@ -41,7 +41,7 @@ ALLOWED: dict[str, set[str] | str] = {
         "execution",
         "storage",
     },
-    "classic": {"nn", "space", "storage", "experiment"},
+    "classic": {"nn", "space", "storage", "strategy", "experiment", "evaluator", "execution"},
     "ui": {"storage", "space"},
     "cli": ANY_PUBLIC,
 }

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from archsearch.space import OPTIMIZE_MODES
 
-EXECUTIONS = ("inline", "local", "ray")
+EXECUTIONS = ("inline", "local", "threads", "ray")
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*$")
@@ -56,7 +56,9 @@ class ExperimentConfig:
     - `max_trial_number`: trials to run in all, failed ones included (None: no limit).
     - `max_duration`, `max_trial_duration`: seconds or "30s" / "10m" / "2h" (None: no limit);
       when the experiment's duration is spent, running trials are cancelled.
-    - `execution`: "inline" (this process, one at a time), "local" (worker processes) or "ray".
+    - `execution`: "inline" (this process, one at a time), "local" (worker processes),
+      "threads" (threads of this process, for evaluators that run subprocesses such as
+      classic script trials) or "ray".
     - `storage`: a database path or `sqlite:///path` (default `$ARCHSEARCH_HOME/experiments.db`).
     - `optimize_mode`: "maximize" or "minimize" the final metric.
     - `trial_gpu_number`: GPUs given to each trial (local execution, when CUDA is present).

@@ -339,6 +339,10 @@ def _make_backend(config: ExperimentConfig) -> Backend:
         from archsearch.execution.local import LocalBackend
 
         return LocalBackend(config.trial_concurrency, gpus_per_trial=config.trial_gpu_number)
+    if config.execution == "threads":
+        from archsearch.execution.threads import ThreadBackend
+
+        return ThreadBackend(config.trial_concurrency)
     raise ValueError(
         f"execution={config.execution!r} is not available in this version; use 'inline' or 'local'"
     )

@@ -1,0 +1,307 @@
+"""The `archsearch run` configuration: an NNI-style YAML file describing a classic experiment.
+
+Keys may be written in NNI's camelCase or in snake_case. Paths are relative to the file's
+folder. `load_run_config` checks everything and says what is wrong and what would be valid;
+`RunConfig.experiment()` builds the `Experiment` (bare search space, `ScriptEvaluator`, strategy).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from archsearch import strategy as strategies
+from archsearch.classic.script import ScriptEvaluator
+from archsearch.classic.tuner import TunerStrategy
+from archsearch.experiment import Experiment, ExperimentConfig
+from archsearch.space import OPTIMIZE_MODES, SearchSpace
+from archsearch.strategy.base import Strategy
+
+
+class RunConfigError(ValueError):
+    """A run configuration that cannot be used; the message names the file and the key."""
+
+
+KEYS = {
+    "experiment_name": "experimentName",
+    "trial_command": "trialCommand",
+    "trial_code_directory": "trialCodeDirectory",
+    "search_space_file": "searchSpaceFile",
+    "search_space": "searchSpace",
+    "tuner": "tuner",
+    "strategy": "strategy",
+    "trial_concurrency": "trialConcurrency",
+    "max_trial_number": "maxTrialNumber",
+    "max_experiment_duration": "maxExperimentDuration",
+    "max_trial_duration": "maxTrialDuration",
+    "optimize_mode": "optimizeMode",
+    "storage": "storage",
+    "training_service": "trainingService",
+}
+"""Accepted keys (snake_case → NNI's camelCase spelling)."""
+
+TUNER_KEYS = {
+    "name": "name",
+    "class_name": "className",
+    "code_directory": "codeDirectory",
+    "class_args": "classArgs",
+}
+
+BUILTIN: dict[str, type[Strategy]] = {
+    "random": strategies.Random,
+    "randomsearch": strategies.Random,
+    "grid": strategies.GridSearch,
+    "gridsearch": strategies.GridSearch,
+    "evolution": strategies.RegularizedEvolution,
+    "regularizedevolution": strategies.RegularizedEvolution,
+    "tpe": strategies.TPE,
+    "policybasedrl": strategies.PolicyBasedRL,
+    "ppotuner": strategies.PolicyBasedRL,
+}
+"""Built-in strategy names (case-insensitive; NNI's tuner names map to the nearest one)."""
+
+BUILTIN_NAMES = ["Random", "GridSearch", "RegularizedEvolution", "TPE", "PolicyBasedRL"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A checked run configuration (paths absolute)."""
+
+    path: Path
+    trial_command: str | list[str]
+    code_directory: Path
+    search_space: SearchSpace
+    tuner: Mapping[str, Any]
+    settings: Mapping[str, Any]  # ExperimentConfig settings
+
+    def strategy(self) -> Strategy:
+        """A fresh strategy as the `tuner` section describes it."""
+        return build_strategy(self.tuner, self.path)
+
+    def evaluator(self) -> ScriptEvaluator:
+        """The evaluator that runs the trial command."""
+        return ScriptEvaluator(
+            self.trial_command, self.code_directory, search_space=self.search_space
+        )
+
+    def experiment_config(self, storage: str | None = None) -> ExperimentConfig:
+        """The experiment settings (`storage` overrides the file's)."""
+        settings = dict(self.settings)
+        if storage is not None:
+            settings["storage"] = storage
+        try:
+            return ExperimentConfig("threads", **settings)
+        except (TypeError, ValueError) as exc:
+            raise RunConfigError(f"{self.path}: {exc}") from None
+
+    def experiment(self) -> Experiment:
+        """The experiment: the bare search space, the script evaluator, the strategy."""
+        return Experiment(self.search_space, self.evaluator(), self.strategy())
+
+
+def load_run_config(path: str | os.PathLike[str]) -> RunConfig:
+    """Read and check a run configuration file."""
+    file = Path(path).resolve()
+    if not file.is_file():
+        raise RunConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RunConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, Mapping):
+        raise RunConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+    raw = normalise_keys(data, KEYS, f"{path}")
+    folder = file.parent
+    command = raw.get("trial_command")
+    if not command or not isinstance(command, (str, list)):
+        raise RunConfigError(
+            f"{path}: trialCommand is required: the command that runs one trial, e.g. "
+            "'python train.py'"
+        )
+    code_dir = _existing_dir(folder / str(raw.get("trial_code_directory", ".")), path)
+    _check_training_service(raw.get("training_service"), path)
+    settings = _settings(raw, folder, path)
+    return RunConfig(
+        path=file,
+        trial_command=command if isinstance(command, str) else [str(c) for c in command],
+        code_directory=code_dir,
+        search_space=_search_space(raw, folder, path),
+        tuner=_tuner_section(raw, folder, path, settings),
+        settings=settings,
+    )
+
+
+def normalise_keys(data: Mapping[str, Any], valid: Mapping[str, str], where: str) -> dict[str, Any]:
+    """`data` with camelCase keys turned snake_case; unknown keys raise, listing valid ones."""
+    result: dict[str, Any] = {}
+    unknown = []
+    for key, value in data.items():
+        snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(key)).lower()
+        if snake not in valid:
+            unknown.append(str(key))
+        elif snake in result:
+            raise RunConfigError(f"{where}: {key!r} is given twice (as camelCase and snake_case)")
+        else:
+            result[snake] = value
+    if unknown:
+        raise RunConfigError(
+            f"{where}: unknown keys {unknown}; valid keys: {sorted(valid.values())}"
+        )
+    return result
+
+
+def _existing_dir(folder: Path, path: Any) -> Path:
+    if not folder.is_dir():
+        raise RunConfigError(f"{path}: trialCodeDirectory {folder} does not exist")
+    return folder.resolve()
+
+
+def _check_training_service(value: Any, path: Any) -> None:
+    if value is None:
+        return
+    platform = value.get("platform") if isinstance(value, Mapping) else value
+    if platform != "local" or (isinstance(value, Mapping) and set(value) - {"platform"}):
+        raise RunConfigError(
+            f"{path}: trainingService {value!r} is not supported; trials run on this machine "
+            "(use {platform: local} or leave it out)"
+        )
+
+
+def _search_space(raw: Mapping[str, Any], folder: Path, path: Any) -> SearchSpace:
+    if "search_space" in raw and "search_space_file" in raw:
+        raise RunConfigError(f"{path}: give searchSpaceFile or searchSpace, not both")
+    if "search_space" in raw:
+        data, where = raw["search_space"], f"{path}: searchSpace"
+    elif "search_space_file" in raw:
+        file = folder / str(raw["search_space_file"])
+        where = f"{path}: searchSpaceFile {file}"
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except OSError:
+            raise RunConfigError(
+                f"{where} does not exist; write it with `archsearch ss-gen module:Model -o "
+                f"{raw['search_space_file']}`"
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise RunConfigError(f"{where} is not valid JSON: {exc}") from None
+    else:
+        raise RunConfigError(
+            f"{path}: searchSpaceFile is required (the JSON written by `archsearch ss-gen`)"
+        )
+    if not isinstance(data, Mapping) or not data:
+        raise RunConfigError(f"{where}: expected a non-empty object label → choice")
+    try:
+        return SearchSpace.from_json(data)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RunConfigError(f"{where}: {exc}") from None
+
+
+def _settings(raw: Mapping[str, Any], folder: Path, path: Any) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for key, name in [
+        ("experiment_name", "experiment_name"),
+        ("trial_concurrency", "trial_concurrency"),
+        ("max_trial_number", "max_trial_number"),
+        ("max_experiment_duration", "max_duration"),
+        ("max_trial_duration", "max_trial_duration"),
+        ("optimize_mode", "optimize_mode"),
+    ]:
+        if key in raw:
+            settings[name] = raw[key]
+    storage = raw.get("storage")
+    if storage is not None:
+        text = os.path.expanduser(str(storage))
+        settings["storage"] = text if "://" in text else str(folder / text)
+    try:
+        ExperimentConfig("threads", **settings)  # checked now, so errors name the file
+    except (TypeError, ValueError) as exc:
+        raise RunConfigError(f"{path}: {exc}") from None
+    return settings
+
+
+def _tuner_section(
+    raw: Mapping[str, Any], folder: Path, path: Any, settings: dict[str, Any]
+) -> dict[str, Any]:
+    if "tuner" in raw and "strategy" in raw:
+        raise RunConfigError(f"{path}: give tuner or strategy, not both")
+    section = raw.get("tuner", raw.get("strategy"))
+    if section is None:
+        raise RunConfigError(
+            f"{path}: tuner is required, e.g. tuner: {{name: Random}}; built-in names: "
+            f"{BUILTIN_NAMES}, or a custom tuner {{className: module.Class, codeDirectory: ..}}"
+        )
+    if isinstance(section, str):
+        section = {"name": section}
+    if not isinstance(section, Mapping):
+        raise RunConfigError(f"{path}: tuner must be a mapping, got {section!r}")
+    tuner = normalise_keys(section, TUNER_KEYS, f"{path}: tuner")
+    if ("name" in tuner) == ("class_name" in tuner):
+        raise RunConfigError(f"{path}: tuner needs exactly one of name (built-in) or className")
+    args = tuner.get("class_args") or {}
+    if not isinstance(args, Mapping):
+        raise RunConfigError(f"{path}: tuner classArgs must be a mapping, got {args!r}")
+    tuner["class_args"] = _take_optimize_mode(dict(args), "name" in tuner, path, settings)
+    if "code_directory" in tuner:
+        tuner["code_directory"] = str(_existing_dir(folder / str(tuner["code_directory"]), path))
+    build_strategy(tuner, path)  # fail now, not after the experiment was recorded
+    return tuner
+
+
+def _take_optimize_mode(
+    args: dict[str, Any], builtin: bool, path: Any, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """NNI puts the direction in the tuner's classArgs; here it belongs to the experiment. A
+    built-in strategy loses the argument; a custom tuner keeps it (it reads its own)."""
+    if "optimize_mode" not in args:
+        return args
+    mode = args["optimize_mode"]
+    if mode not in OPTIMIZE_MODES:
+        raise RunConfigError(
+            f"{path}: tuner classArgs optimize_mode must be one of {list(OPTIMIZE_MODES)}, "
+            f"got {mode!r}"
+        )
+    if settings.get("optimize_mode", mode) != mode:
+        raise RunConfigError(
+            f"{path}: optimizeMode {settings['optimize_mode']!r} and tuner classArgs "
+            f"optimize_mode {mode!r} disagree"
+        )
+    settings["optimize_mode"] = mode
+    if builtin:
+        del args["optimize_mode"]
+    return args
+
+
+def build_strategy(tuner: Mapping[str, Any], path: Any) -> Strategy:
+    """The strategy of a checked `tuner` section."""
+    args = dict(tuner.get("class_args") or {})
+    if "class_name" in tuner:
+        try:
+            return TunerStrategy.from_class(tuner["class_name"], args, tuner.get("code_directory"))
+        except ValueError as exc:
+            raise RunConfigError(f"{path}: {exc}") from None
+    name = str(tuner["name"])
+    factory = BUILTIN.get(name.replace("_", "").replace("-", "").lower())
+    if factory is None:
+        raise RunConfigError(
+            f"{path}: unknown tuner name {name!r}; built-in: {BUILTIN_NAMES} (NNI's Evolution "
+            "and PPOTuner are accepted too), or give className for a custom tuner"
+        )
+    try:
+        inspect.signature(factory).bind(**args)
+    except TypeError:
+        valid = [p for p in inspect.signature(factory).parameters if p != "self"]
+        raise RunConfigError(
+            f"{path}: tuner {name} does not take classArgs {sorted(args)}; valid: {valid}"
+        ) from None
+    try:
+        return factory(**args)
+    except (TypeError, ValueError) as exc:
+        raise RunConfigError(f"{path}: tuner {name}: {exc}") from None
