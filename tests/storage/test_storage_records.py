@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -260,3 +261,19 @@ def test_records_are_fresh_and_survive_reopening(store: SQLiteStorage, exp: str)
     with SQLiteStorage(store.path) as again:
         assert again.experiment(exp).name == "first"
         assert [t.id for t in again.trials(exp)] == [1]
+
+
+def test_a_pickled_store_reopens_the_same_file(store: SQLiteStorage, exp: str) -> None:
+    store.add_trial(exp, {"a": 1})
+    copy = pickle.loads(pickle.dumps(store))
+    assert isinstance(copy, SQLiteStorage) and copy.path == store.path
+    assert copy.trial(exp, 1).arch == {"a": 1}
+    copy.close()
+
+
+def test_an_architecture_must_be_a_mapping(store: SQLiteStorage, exp: str) -> None:
+    with pytest.raises(TypeError, match="got list"):
+        store.add_trial(exp, ["conv3"])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="architecture cannot be stored as JSON"):
+        store.add_trial(exp, {"op": object()})
+    assert store.trials(exp) == []

@@ -68,6 +68,10 @@ class SQLiteStorage(Storage):
     def __repr__(self) -> str:
         return f"SQLiteStorage({str(self.path)!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Connections cannot cross processes: a pickled store is the path, reopened there.
+        return (_reopen, (str(self.path), self._connections.busy_timeout))
+
     def __enter__(self) -> SQLiteStorage:
         return self
 
@@ -168,6 +172,8 @@ class SQLiteStorage(Storage):
 
     # -- trials ---------------------------------------------------------------------------
     def add_trial(self, experiment_id: str, arch: Architecture) -> Trial:
+        if not isinstance(arch, Mapping):
+            raise TypeError(f"an architecture is a dict label -> choice, got {type(arch).__name__}")
         try:
             return self._one_trial(
                 "INSERT INTO trials (experiment_id, id, arch, status, metrics, created_at) "
@@ -371,6 +377,10 @@ class SQLiteStorage(Storage):
             f"no experiment {experiment_id!r} in {self.path}; "
             "`archsearch list` shows the experiments stored there"
         )
+
+
+def _reopen(path: str, busy_timeout: float) -> SQLiteStorage:
+    return SQLiteStorage(path, busy_timeout=busy_timeout)
 
 
 def _marks(n: int) -> str:
