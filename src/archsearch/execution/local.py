@@ -345,11 +345,15 @@ def _terminate(process: BaseProcess, grace: float) -> None:
 
 
 def _stop_workers(workers: list[_Worker | None], grace: float) -> None:
-    """Stop every worker: a STOP message to each, up to `grace` s to exit, then kill."""
+    """Stop every worker: idle ones by a STOP message (up to `grace` s to exit), busy ones
+    and stragglers killed."""
     live = [w for w in workers if w is not None]
     for worker in live:
-        with contextlib.suppress(OSError, ValueError):
-            worker.conn.send(local_worker.STOP)
+        if worker.job is None:
+            with contextlib.suppress(OSError, ValueError):
+                worker.conn.send(local_worker.STOP)
+        else:
+            _terminate(worker.process, grace)
     end = time.monotonic() + grace
     for worker in live:
         connection.wait([worker.process.sentinel], max(0.0, end - time.monotonic()))
