@@ -1,5 +1,37 @@
-"""Multi-trial strategies behind one ask/tell interface (torch-free)."""
+"""Multi-trial strategies behind one ask/tell interface (torch-free).
+
+`Random`, `GridSearch`, `RegularizedEvolution`, `TPE` (needs Optuna, imported when it starts)
+and `PolicyBasedRL`, and the wrappers `Deduplicate` and `ConstraintFilter`, which work with any
+strategy.
+"""
 
 from archsearch.strategy.base import Strategy
+from archsearch.strategy.constraint import (
+    Constraint,
+    ConstraintFilter,
+    ConstraintUnsatisfiedError,
+)
+from archsearch.strategy.deduplicate import Deduplicate
+from archsearch.strategy.evolution import RegularizedEvolution
+from archsearch.strategy.grid import GridSearch
+from archsearch.strategy.random import Random
+from archsearch.strategy.rl import PolicyBasedRL
+from archsearch.strategy.seen import SeenArchitectures, arch_key
+from archsearch.strategy.tpe import TPE
+from archsearch.strategy.wrapper import StrategyWrapper
 
-__all__ = ["Strategy"]
+__all__ = [
+    "TPE",
+    "Constraint",
+    "ConstraintFilter",
+    "ConstraintUnsatisfiedError",
+    "Deduplicate",
+    "GridSearch",
+    "PolicyBasedRL",
+    "Random",
+    "RegularizedEvolution",
+    "SeenArchitectures",
+    "Strategy",
+    "StrategyWrapper",
+    "arch_key",
+]

@@ -41,6 +41,15 @@ class Strategy(ABC):
     def tell(self, trial: Trial) -> None:  # noqa: B027 - optional hook, default does nothing
         """Learn from a finished trial (optional)."""
 
+    def ensure_started(self, space: SearchSpace) -> None:
+        """Call `start` with `space` unless it was started with an equal space already.
+
+        Lets a strategy be used without an explicit `start` (e.g. from a script), and restarts
+        it if it is asked about a different space.
+        """
+        if self.space is None or (self.space is not space and self.space != space):
+            self.start(space, self.optimize_mode)
+
     def score(self, trial: Trial) -> float | None:
         """The trial's metric with larger = better under this strategy's optimize mode."""
         return score(trial, self.optimize_mode)
