@@ -19,6 +19,9 @@ import archsearch.nn as nn
 from archsearch.evaluator import Split
 from archsearch.oneshot import ModelCheckpoint, accuracy
 from archsearch.oneshot.gdas import GdasMutator, GdasTrainer
+from archsearch.oneshot.gdas import _pick as gdas_pick
+from archsearch.oneshot.sliced import to_supernet
+from archsearch.space import ValueChoiceDim
 
 
 def make_trainer(
@@ -145,6 +148,70 @@ def test_input_choices_pick_k_inputs_and_export_the_heaviest() -> None:
     with torch.no_grad():
         mutator.alpha("any").copy_(torch.tensor([-1.0, -0.5, -2.0]))
     assert mutator.export()["any"] == [1]  # at least one input
+
+
+@pytest.mark.parametrize("net", [DigitsNet, DigitsValueNet])
+def test_a_reset_without_straight_through_runs_the_same_step_without_alpha_gradients(
+    net: type[nn.Module],
+) -> None:
+    torch.manual_seed(0)
+    model = net()
+    to_supernet(model, nn.walk(model), trainer="GDAS", mode="mix")  # as GdasTrainer does
+    mutator = GdasMutator(model, tau=0.7)
+    weights = list(model.parameters())
+    x, y = torch.randn(6, 1, 8, 8), torch.randint(0, 10, (6,))
+    for _ in range(8):
+        runs = []
+        state = torch.get_rng_state()
+        for straight_through in (True, False):
+            torch.set_rng_state(state)  # the same sample twice
+            mutator.reset(straight_through=straight_through)
+            for param in [*weights, *mutator.parameters()]:
+                param.grad = None
+            output = model(x)
+            F.cross_entropy(output, y).backward()
+            masks = {label: mutator.decision_for(label) for label in mutator.search_space}
+            grads = [p.grad for p in weights]
+            runs.append((output.detach(), masks, grads, list(mutator.parameters())))
+        (out_st, masks_st, grads_st, _), (out, masks, grads, alphas) = runs
+        assert torch.equal(out, out_st)  # bit for bit: x * 1.0 == x
+        for a, b in zip(grads, grads_st, strict=True):
+            assert (a is None) == (b is None) and (a is None or torch.equal(a, b))
+        assert all(alpha.grad is None for alpha in alphas)
+        for label, mask in masks.items():
+            assert not mask.requires_grad and torch.equal(mask.float(), masks_st[label].detach())
+            value = isinstance(mutator.search_space[label], ValueChoiceDim)
+            # Value labels stay one-hot floats, so mixed weight-sharing layers still mix.
+            assert mask.dtype == (torch.float32 if value else torch.bool)
+    mutator.reset()  # straight-through again by default
+    assert all(mutator.decision_for(label).requires_grad for label in mutator.search_space)
+
+
+def test_reset_picks_what_the_tensor_pick_would_pick() -> None:
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.op = nn.LayerChoice([nn.Identity(), nn.Tanh(), nn.ReLU()], label="op")
+            self.two = nn.InputChoice(4, 2, label="two")
+            self.any = nn.InputChoice(5, None, label="any")
+
+        def forward(self, xs: list[torch.Tensor]) -> torch.Tensor:
+            return self.op(self.two(xs) + self.any([*xs, xs[0]]))
+
+    torch.manual_seed(0)
+    mutator = GdasMutator(Net(), tau=0.5)
+    with torch.no_grad():
+        mutator.alpha("op").copy_(torch.tensor([1.0, 1.0, 1.0]))  # ties go to the lower index
+    for _ in range(50):
+        mutator.reset()
+        for label in mutator.search_space:
+            logits = (mutator.alpha(label) + mutator._noise[label]) / mutator.tau
+            expected = mutator._hard(label, logits.detach())
+            assert torch.equal(mutator.decision_for(label).detach().bool(), expected)
+    tied = {"op": [0.0, 0.0, 0.0], "two": [0.0, 1.0, 1.0, 0.0], "any": [-1.0, -2.0, -1.0]}
+    assert gdas_pick(tied["op"], 1, False) == [True, False, False]
+    assert gdas_pick(tied["two"], 2, False) == [False, True, True, False]
+    assert gdas_pick(tied["any"], 1, True) == [True, False, False]  # at least the top one
 
 
 # ----- the trainer ------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from archsearch.oneshot.alphas import alpha_key
 from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
 from archsearch.oneshot.batches import Paired, halves
 from archsearch.oneshot.callbacks import Callback
-from archsearch.space import InputChoiceDim
+from archsearch.space import InputChoiceDim, ValueChoiceDim
 
 _TINY = 1e-10
 """Keeps log(−log U) finite when U is drawn as exactly 0 or 1."""
@@ -48,6 +48,8 @@ class GdasMutator(Mutator):
     at least the top one) without noise, ties to the lower index.
     """
 
+    _logistic: torch.Tensor
+
     def __init__(self, model: torch.nn.Module, tau: float = 10.0) -> None:
         super().__init__(model)
         self.tau = tau
@@ -60,6 +62,20 @@ class GdasMutator(Mutator):
             self.alphas[self._keys[label]] = torch.nn.Parameter(1e-3 * torch.randn(size))
         self._noise: dict[str, torch.Tensor] = {}
         self._picks: dict[str, torch.Tensor] = {}
+        self._straight_through = True
+        self._plain: dict[str, torch.Tensor] = {}
+        """The decisions of a reset without straight-through part (see `reset`)."""
+        dims = list(self.search_space.values())
+        self._sizes = [len(dim.mask(dim.default())) for dim in dims]
+        self._picks_per_label = [
+            dim.n_chosen if isinstance(dim, InputChoiceDim) and dim.n_chosen else 1 for dim in dims
+        ]
+        self._values = [isinstance(dim, ValueChoiceDim) for dim in dims]
+        logistic = [self._independent(label) for label in self.search_space]
+        self._any_logistic = any(logistic)
+        entries = [flag for flag, n in zip(logistic, self._sizes, strict=True) for _ in range(n)]
+        # Which entries of the concatenated alphas get Logistic rather than Gumbel noise.
+        self.register_buffer("_logistic", torch.tensor(entries, dtype=torch.bool), persistent=False)
 
     def alpha(self, label: str) -> torch.nn.Parameter:
         """The architecture logits of `label`, one per candidate."""
@@ -76,23 +92,46 @@ class GdasMutator(Mutator):
             for label, a in ((label, self.alpha(label)) for label in self.search_space)
         }
 
-    def reset(self) -> None:
-        """Draw new noise for every label (the next sample) and apply it."""
+    def reset(self, straight_through: bool = True) -> None:
+        """Draw new noise for every label (the next sample) and apply it.
+
+        With `straight_through=False` the following forwards run the same picks without the
+        straight-through part: LayerChoice and InputChoice decisions are the bool picks (the
+        chosen outputs are used as they are, not multiplied by a weight of 1.0), value labels
+        are one-hot floats without gradient. Outputs and weight gradients are unchanged, but no
+        gradient reaches the alphas: for steps that train only the weights.
+        """
         if self.tau <= 0:
             raise ValueError(f"the temperature must be > 0, got {self.tau}")
+        labels = self.search_space.labels
+        if not labels:
+            self._noise, self._picks, self._plain, self._cache = {}, {}, {}, {}
+            return
         with torch.no_grad():
-            self._noise = {}
-            for label in self.search_space:
-                alpha = self.alpha(label)
-                u = torch.rand_like(alpha).clamp(_TINY, 1 - _TINY)
-                if self._independent(label):
-                    self._noise[label] = torch.log(u) - torch.log1p(-u)  # Logistic(0, 1)
-                else:
-                    self._noise[label] = -torch.log(-torch.log(u))  # Gumbel(0, 1)
-                # The hard pick is fixed at reset (it is the sample); only the soft part that
-                # carries the gradient is rebuilt per forward.
-                self._picks[label] = self._hard(label, (alpha + self._noise[label]) / self.tau)
-        super().reset()
+            # All labels at once: one draw, and one host read of the perturbed logits.
+            alphas = torch.cat([self.alpha(label) for label in labels])
+            u = torch.rand_like(alphas).clamp_(_TINY, 1 - _TINY)
+            noise = -torch.log(-torch.log(u))  # Gumbel(0, 1)
+            if self._any_logistic:
+                noise = torch.where(self._logistic, torch.log(u) - torch.log1p(-u), noise)
+            logits = ((alphas + noise) / self.tau).tolist()
+        # The hard pick is fixed at reset (it is the sample); only the soft part that carries
+        # the gradient is rebuilt per forward.
+        chosen: list[bool] = []
+        start = 0
+        for label, size, k in zip(labels, self._sizes, self._picks_per_label, strict=True):
+            chosen += _pick(logits[start : start + size], k, self._independent(label))
+            start += size
+        hard = torch.tensor(chosen, dtype=torch.bool).to(alphas.device)
+        self._noise = dict(zip(labels, noise.split(self._sizes), strict=True))
+        self._picks = dict(zip(labels, hard.split(self._sizes), strict=True))
+        self._cache = dict(self._picks)  # built from the search space: already checked
+        self._straight_through = straight_through
+        if not straight_through:
+            self._plain = {
+                label: pick.float() if value else pick
+                for (label, pick), value in zip(self._picks.items(), self._values, strict=True)
+            }
 
     def sample_search(self) -> dict[str, torch.Tensor]:
         return dict(self._picks)
@@ -106,6 +145,8 @@ class GdasMutator(Mutator):
             raise RuntimeError(
                 f"no decision for {label!r} yet: call mutator.reset() before forward"
             )
+        if not self._straight_through:
+            return self._plain[label]
         if self.tau <= 0:
             raise ValueError(f"the temperature must be > 0, got {self.tau}")
         logits = (self.alpha(label) + self._noise[label]) / self.tau
@@ -115,8 +156,8 @@ class GdasMutator(Mutator):
         return hard + (soft - soft.detach())
 
     def _hard(self, label: str, logits: torch.Tensor) -> torch.Tensor:
-        """The multi-hot pick from (perturbed) logits; ties to the lower index. Tensor ops only,
-        so a forward on an accelerator does not wait for the host."""
+        """The multi-hot pick from (perturbed) logits; ties to the lower index (the export; a
+        reset picks on the host with `_pick`, after one read of every label's logits)."""
         dim = self.search_space[label]
         # A stable sort keeps equal logits in index order (topk promises no order for ties).
         order = torch.sort(logits, descending=True, stable=True).indices
@@ -132,6 +173,17 @@ class GdasMutator(Mutator):
     def _independent(self, label: str) -> bool:
         dim = self.search_space[label]
         return isinstance(dim, InputChoiceDim) and dim.n_chosen is None
+
+
+def _pick(logits: list[float], k: int, independent: bool) -> list[bool]:
+    """`GdasMutator._hard` on the host, for one label's perturbed logits."""
+    order = sorted(range(len(logits)), key=logits.__getitem__, reverse=True)  # stable: ties
+    if independent:
+        mask = [value > 0 for value in logits]
+        mask[order[0]] = True
+        return mask
+    top = set(order[:k])
+    return [i in top for i in range(len(logits))]
 
 
 class GdasTrainer(BaseOneShotTrainer):
@@ -187,6 +239,8 @@ class GdasTrainer(BaseOneShotTrainer):
             model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
             batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
         )  # fmt: skip
+        self._parameters = list(self.model.parameters())
+        """The model's parameters (listed once: walking the module tree every step is slow)."""
 
     @property
     def gdas_mutator(self) -> GdasMutator:
@@ -241,8 +295,10 @@ class GdasTrainer(BaseOneShotTrainer):
         weight_batch, arch_batch = batch
         arch_loss = self.arch_step(self.to_device(arch_batch))
         x, y = self.to_device(weight_batch)
-        weights = [p for p in self.model.parameters() if p.requires_grad]
-        self.mutator.reset()
+        weights = [p for p in self._parameters if p.requires_grad]
+        # The weight step needs no gradient path to the alphas: the same one-path forward
+        # without the straight-through part.
+        self.gdas_mutator.reset(straight_through=False)
         self.optimizer.zero_grad()
         output = self.model(x)
         loss = self.loss(output, y)
