@@ -8,6 +8,7 @@ trainer arguments) and when a trial runs, never by `import archsearch.evaluator`
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import logging
 import warnings
@@ -51,7 +52,7 @@ class SupervisedEvaluator(Evaluator):
         train_dataloaders: Any = None,
         val_dataloaders: Any = None,
         *,
-        criterion: type[torch.nn.Module] | Callable[[], torch.nn.Module] | None = None,
+        criterion: torch.nn.Module | Callable[[], torch.nn.Module] | None = None,
         learning_rate: float = 1e-3,
         weight_decay: float = 0.0,
         optimizer: Callable[..., torch.optim.Optimizer] = torch.optim.Adam,
@@ -74,8 +75,9 @@ class SupervisedEvaluator(Evaluator):
             )
         if not callable(optimizer) or (criterion is not None and not callable(criterion)):
             raise TypeError(
-                f"{name}: optimizer and criterion are classes (e.g. torch.optim.SGD, "
-                f"torch.nn.CrossEntropyLoss); got {optimizer!r} and {criterion!r}"
+                f"{name}: optimizer is a class (e.g. torch.optim.SGD) and criterion a class or "
+                f"a loss module (e.g. torch.nn.CrossEntropyLoss); got {optimizer!r} and "
+                f"{criterion!r}"
             )
         self.train_dataloaders = train_dataloaders
         self.val_dataloaders = val_dataloaders
@@ -111,6 +113,12 @@ class SupervisedEvaluator(Evaluator):
     def lightning_module(self, model: torch.nn.Module, reporter: Reporter) -> SupervisedModule:
         """The LightningModule that trains `model` (subclasses choose which)."""
         raise NotImplementedError
+
+    def make_criterion(self) -> torch.nn.Module:
+        """This trial's loss: a new instance of the criterion class, or a copy of a module."""
+        if isinstance(self.criterion, torch.nn.Module):
+            return copy.deepcopy(self.criterion)
+        return self.criterion()
 
     def make_optimizer(self, parameters: Any) -> torch.optim.Optimizer:
         """The optimiser over `parameters`, with this evaluator's learning rate and decay."""
@@ -160,7 +168,11 @@ class Classification(SupervisedEvaluator):
         from archsearch.evaluator.lightning_module import ClassificationModule
 
         return ClassificationModule(
-            model, self.criterion(), self.make_optimizer, reporter, num_classes=self.num_classes
+            model,
+            self.make_criterion(),
+            self.make_optimizer,
+            reporter,
+            num_classes=self.num_classes,
         )
 
 
@@ -177,7 +189,7 @@ class Regression(SupervisedEvaluator):
     def lightning_module(self, model: torch.nn.Module, reporter: Reporter) -> SupervisedModule:
         from archsearch.evaluator.lightning_module import RegressionModule
 
-        return RegressionModule(model, self.criterion(), self.make_optimizer, reporter)
+        return RegressionModule(model, self.make_criterion(), self.make_optimizer, reporter)
 
 
 def _check_data(name: str, train: Any, val: Any, datamodule: Any) -> None:
