@@ -85,10 +85,46 @@ SCRIPTS = {
 }
 
 
+# A custom classic tuner (runs in the experiment's process, not in the trials).
+TUNER = """
+from archsearch.classic import NoMoreTrials, Tuner
+
+
+class ListTuner(Tuner):
+    \"\"\"Walks the options by index, `limit` trials in all, then has nothing left.\"\"\"
+
+    def __init__(self, limit=4, optimize_mode="maximize"):
+        self.limit = limit
+        self.optimize_mode = optimize_mode
+        self.space = None
+        self.generated = []
+        self.results = {}
+        self.ended = {}
+
+    def update_search_space(self, search_space):
+        self.space = search_space
+
+    def generate_parameters(self, parameter_id, **kwargs):
+        n = len(self.generated)
+        if n >= self.limit:
+            raise NoMoreTrials
+        self.generated.append(parameter_id)
+        ops = self.space["op"]["_value"]
+        return {"op": {"_idx": n % len(ops)}, "width": {"_idx": n % 3}, "skip": {"_idx": [n % 2]}}
+
+    def receive_trial_result(self, parameter_id, parameters, value, **kwargs):
+        self.results[parameter_id] = (parameters, value)
+
+    def trial_end(self, parameter_id, success, **kwargs):
+        self.ended[parameter_id] = success
+"""
+
+
 def write_scripts(folder: Path) -> Path:
-    """Write the kit and every script into `folder`; return it."""
+    """Write the kit, every script and the custom tuner (`list_tuner.py`) into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kit.py").write_text(KIT, encoding="utf-8")
+    (folder / "list_tuner.py").write_text(TUNER, encoding="utf-8")
     for name, source in SCRIPTS.items():
         (folder / name).write_text(textwrap.dedent(source), encoding="utf-8")
     return folder

@@ -89,8 +89,11 @@ def from_parameters(
     often return).
     """
     check_labels(space, params, source=source)
-    arch = {label: _entry_value(space, label, params[label]) for label in space}
-    return space.validate(arch)
+    try:
+        arch = {label: _entry_value(space, label, params[label]) for label in space}
+        return space.validate(arch)
+    except InvalidArchitectureError as exc:
+        raise InvalidArchitectureError(f"{source}: {exc}") from None
 
 
 def is_entry(value: Any) -> bool:

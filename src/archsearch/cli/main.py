@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from archsearch import __version__
-from archsearch.cli import ss_gen, view
+from archsearch.cli import experiments, run, ss_gen, view
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -15,6 +15,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"archsearch {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     ss_gen.add_parser(subparsers)
+    run.add_parser(subparsers)
+    experiments.add_parsers(subparsers)
     view.add_parser(subparsers)
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
