@@ -40,6 +40,7 @@ ALLOWED: dict[str, set[str] | str] = {
         "evaluator",
         "execution",
         "storage",
+        "ui",  # only to start the dashboard from run(config, port)
     },
     "classic": {"nn", "space", "storage", "strategy", "experiment", "evaluator", "execution"},
     "ui": {"storage", "space"},
