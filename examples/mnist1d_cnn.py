@@ -134,3 +134,41 @@ def accuracy(model: torch.nn.Module, data: Dataset, batch_size: int = 500) -> fl
         correct += int((model(x).argmax(1) == y).sum())
         total += len(y)
     return 100.0 * correct / total
+
+
+def train_and_evaluate(
+    model: torch.nn.Module,
+    *,
+    epochs: int = 3,
+    train_size: int = 2000,
+    lr: float = 0.01,
+    batch_size: int = 128,
+    seed: int = 0,
+) -> dict[str, float]:
+    """A multi-trial evaluation of one fixed architecture: train on `train_size` MNIST-1D
+    training sequences, report the validation accuracy (the last 500 training sequences, never
+    trained on) after every epoch, and return it with the test accuracy beside it."""
+    from torch.utils.data import Subset
+
+    import archsearch
+    from archsearch.evaluator import load_mnist1d
+
+    data = load_mnist1d()
+    n = len(data.train)  # type: ignore[arg-type]
+    train_part = Subset(data.train, range(min(train_size, n - 500)))
+    valid_part = Subset(data.train, range(n - 500, n))
+    torch.manual_seed(seed)
+    loader = DataLoader(train_part, batch_size=batch_size, shuffle=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs * len(loader))
+    valid = 0.0
+    for epoch in range(epochs):
+        model.train()
+        for x, y in loader:
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            optimizer.step()
+            schedule.step()
+        valid = accuracy(model, valid_part)
+        archsearch.report_intermediate_result(valid, step=epoch)
+    return {"default": valid, "test": accuracy(model, data.test)}
