@@ -8,11 +8,26 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+from torch.nn import functional as F
+from torch.utils.data import Subset
+
+import archsearch.nn as nn
+from archsearch.evaluator import load_digits
+from archsearch.experiment.oneshot_record import RecordToStorage
+from archsearch.oneshot import DartsTrainer, accuracy
 from archsearch.space import LayerChoiceDim, SearchSpace, TrialStatus, ValueChoiceDim
-from archsearch.storage import ExperimentRecord, ExperimentStatus, MetricPoint, Storage
+from archsearch.storage import (
+    ExperimentRecord,
+    ExperimentStatus,
+    MetricPoint,
+    SQLiteStorage,
+    Storage,
+)
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ("1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2")
@@ -205,3 +220,80 @@ def hostile(storage: Storage, log_dir: Path, experiment_id: str = "xss1") -> Exp
         )
     storage.update_experiment(experiment_id, status=ExperimentStatus.DONE, ended_at=time.time())
     return storage.experiment(experiment_id)
+
+
+ONESHOT_EPOCHS = 3
+
+
+class DigitsCellNet(nn.Module):
+    """Digits through a two-node DARTS-style Cell (labels `cell/op_i_j`, `cell/input_i_j`)."""
+
+    def __init__(self, width: int = 8) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(1, width, 3, padding=1)
+        self.cell = nn.Cell(
+            {
+                "conv3": nn.Conv2d(width, width, 3, padding=1),
+                "pool": nn.MaxPool2d(3, stride=1, padding=1),
+                "skip": nn.Identity(),
+            },
+            num_nodes=2,
+            num_predecessors=1,
+            merge_op="all",
+            label="cell",
+        )
+        self.head = nn.Linear(2 * width, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.stem(x))
+        return self.head(self.cell(x).mean((2, 3)))
+
+
+@dataclass(frozen=True)
+class OneShotRun:
+    """The recorded DARTS run: its experiment id, the trainer's history and export."""
+
+    experiment_id: str
+    history: list[dict[str, Any]]
+    exported: dict[str, Any]
+    log_dir: Path
+
+
+@dataclass(frozen=True)
+class Store:
+    """The session's store and what was written into it."""
+
+    path: Path
+    storage: SQLiteStorage
+    log_dir: Path
+    oneshot: OneShotRun
+
+
+def record_darts_run(storage: SQLiteStorage, log_dir: Path) -> OneShotRun:
+    """A real (tiny) DARTS search on digits recorded by RecordToStorage."""
+    torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: more threads only contend with other jobs
+    split = load_digits()
+    model = DigitsCellNet()
+    recorder = RecordToStorage(storage, name="darts digits cell")
+    trainer = DartsTrainer(
+        model,
+        F.cross_entropy,
+        accuracy,
+        torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+        ONESHOT_EPOCHS,
+        Subset(split.train, range(192)),
+        Subset(split.test, range(96)),
+        batch_size=64,
+        device="cpu",
+        callbacks=[recorder],
+        arc_learning_rate=0.05,
+        log_dir=log_dir,
+    )
+    try:
+        trainer.train()
+    finally:
+        torch.set_num_threads(threads)
+    assert recorder.experiment_id is not None
+    return OneShotRun(recorder.experiment_id, trainer.history, trainer.export(), log_dir)

@@ -6,8 +6,9 @@ Two label conventions are recognised (anything else is simply not a cell):
   node `j` receives the chosen operation applied to node `i`; node 0 is the cell input.
 - archsearch's `Cell` (DARTS/NASNet style): `{label}/op_{node}_{slot}` with its input choice
   `{label}/input_{node}_{slot}`, or the attribute paths `{path}.ops.{node}.{slot}` and
-  `{path}.inputs.{node}.{slot}`. Input indices below the number of predecessors are cell inputs,
-  the rest are earlier nodes; the output concatenates every node.
+  `{path}.inputs.{node}.{slot}`. Input indices below the number of predecessors are cell inputs
+  (drawn `in0`, `in1`, ...), the rest are earlier nodes (`0`, `1`, ...); the output (`out`)
+  concatenates every node.
 
 The result is plain data (nodes and labelled edges); drawing happens in the browser.
 """
@@ -111,7 +112,7 @@ def _darts_cell(
     predecessors = dim.n_candidates  # node 0 chooses among the cell inputs only
     num_nodes = 1 + max(node for node, _ in by_slot)
     inputs = tuple(f"in{i}" for i in range(predecessors))
-    nodes = inputs + tuple(f"node{i}" for i in range(num_nodes)) + ("out",)
+    nodes = inputs + tuple(str(i) for i in range(num_nodes)) + ("out",)
     edges = []
     for (node, _slot), labels in sorted(by_slot.items()):
         chosen = arch[labels["input"]]
@@ -119,7 +120,7 @@ def _darts_cell(
         for index in indices:
             if not isinstance(index, int):
                 return None
-            source = inputs[index] if index < predecessors else f"node{index - predecessors}"
-            edges.append((source, f"node{node}", str(arch[labels["op"]])))
-    edges += [(f"node{i}", "out", "concat") for i in range(num_nodes)]
+            source = inputs[index] if index < predecessors else str(index - predecessors)
+            edges.append((source, str(node), str(arch[labels["op"]])))
+    edges += [(str(i), "out", "concat") for i in range(num_nodes)]
     return CellGraph(prefix, nodes, tuple(edges), inputs=inputs, output="out")

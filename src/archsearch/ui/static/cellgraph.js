@@ -4,7 +4,7 @@
 import { svg } from "./dom.js";
 
 const DX = 150;
-const R = 18;
+const R = 20;
 const PAD = 40;
 let counter = 0;
 
