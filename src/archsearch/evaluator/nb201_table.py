@@ -185,7 +185,7 @@ class NasBench201Tabular(Evaluator):
             "default": row[self.reward],
             "test_acc_200ep": row["c10_test_acc"],
             "train_time_s": row[TRAIN_TIME],
-            "simulated_time_s": row[TRAIN_TIME] * epochs / FULL_EPOCHS,
+            "simulated_time_s": row[TRAIN_TIME] * (epochs / FULL_EPOCHS),
         }
 
     def evaluate_trial(
