@@ -14,6 +14,7 @@ backend's work happens in other processes.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import statistics
@@ -114,7 +115,7 @@ def direct(evaluator: Evaluator, n: int) -> float:
     start = time.perf_counter()
     for i in range(n):
         arch = {"act": "relu" if i % 2 == 0 else "tanh"}
-        evaluator.evaluate_trial(lambda arch=arch: build_model(space, arch), arch, reporter)
+        evaluator.evaluate_trial(functools.partial(build_model, space, arch), arch, reporter)
     return time.perf_counter() - start
 
 

@@ -85,7 +85,7 @@ def test_cancel_kills_the_trial_and_its_child_processes(
     local_backend.submit(job(8, Grandchild(str(pid_file))))
     child = grandchild_pid(str(pid_file))
     local_backend.cancel(8)
-    (result,) = local_backend.poll(0)
+    (result,) = results(local_backend.poll(0)).values()
     assert result.trial_id == 8 and result.status is TrialStatus.CANCELLED
     assert gone(child), "the trial's child process outlived the cancel"
     local_backend.cancel(12345)  # not running: nothing happens
@@ -126,7 +126,7 @@ def test_shutdown_leaves_no_process_behind(tmp_path: Path) -> None:
     workers = backend.worker_pids()
     backend.shutdown()
     backend.shutdown()  # idempotent
-    (cancelled,) = backend.poll(0)
+    (cancelled,) = results(backend.poll(0)).values()
     assert cancelled.trial_id == 3 and cancelled.status is TrialStatus.CANCELLED
     assert not {p.pid for p in multiprocessing.active_children()} & set(workers)
     assert all(not os.path.exists(f"/proc/{pid}") for pid in workers)  # exited and reaped

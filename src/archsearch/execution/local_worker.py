@@ -8,12 +8,16 @@ CUDA, so they take effect for every trial.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from multiprocessing import connection
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -50,6 +54,7 @@ def main(conn: Connection, spec: WorkerSpec) -> None:
     # trials deliberately (cancel, shutdown) instead of every worker dying mid-write, and the
     # runner can kill a trial together with the processes it started (os.killpg).
     os.setpgrp()
+    _exit_with_runner()
     # Line buffering: a trial killed for its time still leaves its printed lines in the log.
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
@@ -67,6 +72,21 @@ def main(conn: Connection, spec: WorkerSpec) -> None:
         with redirect.to(job.log_path):
             result = run_trial(job, conn)
         conn.send(result)
+
+
+def _exit_with_runner() -> None:
+    """If the runner dies without stopping its workers (SIGKILL), take this worker and what its
+    trial started down with it instead of finishing an orphaned trial."""
+    parent = multiprocessing.parent_process()
+    sentinel = None if parent is None else parent.sentinel
+    if sentinel is None:
+        return
+
+    def watch() -> None:
+        connection.wait([sentinel])
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="archsearch-runner-watch", daemon=True).start()
 
 
 def run_trial(job: Job, conn: Connection) -> TrialResult:
