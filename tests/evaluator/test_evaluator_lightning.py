@@ -27,6 +27,8 @@ from archsearch.space import TrialStatus
 
 pytest.importorskip("pytorch_lightning")
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def digits_classification(**kwargs: Any) -> Classification:
     torch.manual_seed(0)

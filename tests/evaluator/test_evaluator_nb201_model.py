@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-from typing import Any
-
 import pytest
 import torch
 
 import archsearch
 import archsearch.nn as nn
-from archsearch.evaluator.nb201_model import (
-    EDGE_LABELS,
-    OPERATIONS,
-    NasBench201,
-    NasBench201Cell,
-)
+from archsearch.evaluator.nb201_model import NasBench201, NasBench201Cell
+from archsearch.evaluator.nb201_table import EDGES, OPERATIONS, nb201_space, str_to_arch
 from archsearch.space import LayerChoiceDim
 
 LABELS = ["1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2"]
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def same_op(op: str) -> dict[str, str]:
@@ -33,7 +28,7 @@ def n_params(model: torch.nn.Module) -> int:
 def test_every_cell_shares_the_six_edge_decisions() -> None:
     model = NasBench201(C=4, N=2)
     space = archsearch.search_space(model)
-    assert list(space) == LABELS == list(EDGE_LABELS)
+    assert list(space) == LABELS == list(EDGES)
     assert space.size() == 5**6 == 15_625
     for label in LABELS:
         dim = space[label]
@@ -47,15 +42,28 @@ def test_the_benchmark_sized_space_has_15625_architectures() -> None:
     assert archsearch.search_space(NasBench201()).size() == 15_625
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("archsearch.evaluator.nb201_table") is None,
-    reason="the NAS-Bench-201 table module is not written yet",
-)
 def test_the_space_matches_the_benchmark_table() -> None:
-    from archsearch.evaluator import nb201_table
+    assert archsearch.search_space(NasBench201(C=4, N=1)).to_json() == nb201_space().to_json()
 
-    table_space: Any = nb201_table.nb201_space()
-    assert table_space.to_json() == archsearch.search_space(NasBench201(C=4, N=1)).to_json()
+
+def test_benchmark_arch_strings_fix_the_model() -> None:
+    # The benchmark's best CIFAR-10 cell (index 6111 of the table).
+    best = (
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+        "+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+    )
+    fixed = archsearch.fix(NasBench201(C=4, N=1), str_to_arch(best))
+    cell = fixed.cells[0]
+    kinds = [type(edge).__name__ for edge in cell.edges]
+    assert kinds == [
+        "Sequential",
+        "Sequential",
+        "Sequential",
+        "Identity",
+        "Sequential",
+        "Sequential",
+    ]
+    assert cell.edges[5][1].kernel_size == (1, 1)
 
 
 @pytest.mark.parametrize(

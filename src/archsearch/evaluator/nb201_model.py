@@ -13,21 +13,21 @@ from __future__ import annotations
 import torch
 
 import archsearch.nn as nn
+from archsearch.evaluator.nb201_table import EDGES, OPERATIONS
 
-EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
-"""(to, from) node pairs of a cell, in the benchmark's arch-string order."""
+__all__ = [
+    "EDGES",
+    "EDGE_LABELS",
+    "OPERATIONS",
+    "NasBench201",
+    "NasBench201Cell",
+    "ResNetReduction",
+    "Zero",
+]
 
-EDGE_LABELS: tuple[str, ...] = tuple(f"{to}<-{src}" for to, src in EDGES)
-"""The labels of the 6 decisions: "1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2"."""
-
-OPERATIONS: tuple[str, ...] = (
-    "none",
-    "skip_connect",
-    "nor_conv_1x1",
-    "nor_conv_3x3",
-    "avg_pool_3x3",
-)
-"""Candidate names of every edge, in the benchmark's order."""
+EDGE_LABELS = EDGES
+"""The labels of the 6 decisions ("1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2"): the table's
+edges, so a search over this model and a lookup in the table speak the same architectures."""
 
 
 class Zero(nn.Module):
@@ -47,7 +47,7 @@ def relu_conv_bn(c_in: int, c_out: int, kernel: int, stride: int = 1) -> nn.Sequ
 
 
 def edge_candidates(channels: int) -> dict[str, nn.Module]:
-    """The 5 operations of an edge, fresh modules each call."""
+    """The 5 operations of an edge (OPERATIONS, in order), fresh modules each call."""
     return {
         "none": Zero(),
         "skip_connect": nn.Identity(),
@@ -58,19 +58,20 @@ def edge_candidates(channels: int) -> dict[str, nn.Module]:
 
 
 class NasBench201Cell(nn.Module):
-    """One cell: 6 LayerChoice edges labelled "1<-0" ... "3<-2", node j = Σ_i op(j<-i)(node i)."""
+    """One cell: a LayerChoice per edge labelled as in EDGES ("1<-0" ... "3<-2");
+    node j = Σ_i op(j<-i)(node i), and node 3 is the output."""
 
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.edges = nn.ModuleList(
-            nn.LayerChoice(edge_candidates(channels), label=label) for label in EDGE_LABELS
+            nn.LayerChoice(edge_candidates(channels), label=label) for label in EDGES
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         nodes = [x]
         ops = iter(self.edges)
         for to in range(1, 4):
-            # EDGES lists each node's incoming edges together, sources in order.
+            # EDGES lists each node's incoming edges together, sources in order: "j<-0", "j<-1"...
             total: torch.Tensor = next(ops)(nodes[0])
             for src in range(1, to):
                 total = total + next(ops)(nodes[src])
