@@ -2,16 +2,29 @@
 
 from archsearch.evaluator.base import Evaluator, InvalidMetricError, Metric, Reporter
 from archsearch.evaluator.datasets import Split, load_digits, load_mnist1d
+from archsearch.evaluator.functional import FunctionalEvaluator
+from archsearch.evaluator.lightning import Classification, Regression
+from archsearch.evaluator.nb201_model import NasBench201
+from archsearch.evaluator.nb201_table import NasBench201Tabular, nb201_space
 from archsearch.evaluator.reporter import report_final_result, report_intermediate_result
+from archsearch.evaluator.serialize import Serialized, serialize
 
 __all__ = [
+    "Classification",
     "Evaluator",
+    "FunctionalEvaluator",
     "InvalidMetricError",
     "Metric",
+    "NasBench201",
+    "NasBench201Tabular",
+    "Regression",
     "Reporter",
+    "Serialized",
     "Split",
     "load_digits",
     "load_mnist1d",
+    "nb201_space",
     "report_final_result",
     "report_intermediate_result",
+    "serialize",
 ]
