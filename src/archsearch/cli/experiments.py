@@ -92,17 +92,21 @@ def list_command(args: argparse.Namespace) -> int:
 
 
 def _list_row(storage: Storage, record: ExperimentRecord) -> list[str]:
-    trials = storage.trials(record.id) if record.kind == "multi-trial" else []
-    done = sum(t.status.finished for t in trials)
-    budget = record.config.get("max_trial_number")
-    best = best_trials(trials, optimize_mode(record), 1)
+    trials_column = best_column = "-"  # one-shot runs have no trials
+    if record.kind == "multi-trial":
+        trials = storage.trials(record.id)
+        budget = record.config.get("max_trial_number")
+        done = sum(t.status.finished for t in trials)
+        trials_column = f"{done}/{budget if budget is not None else '-'}"
+        best = best_trials(trials, optimize_mode(record), 1)
+        best_column = f"{best[0].metric:.4g}" if best else "-"
     return [
         record.id,
         record.name,
         record.kind,
         display_status(record),
-        f"{done}/{budget if budget is not None else '-'}",
-        f"{best[0].metric:.4g}" if best else "-",
+        trials_column,
+        best_column,
         _clock(record.started_at or record.created_at),
         _duration(running_seconds(record)),
     ]
