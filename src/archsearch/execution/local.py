@@ -188,6 +188,7 @@ class LocalBackend(Backend):
             self._events.extend(events)
             if worker.job is not None:
                 self._events.append(self._kill(worker, TrialStatus.CANCELLED, "cancelled"))
+            return
 
     def shutdown(self) -> None:
         """Stop all workers: idle ones by message, busy ones killed (CANCELLED results)."""
