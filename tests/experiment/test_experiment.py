@@ -131,6 +131,21 @@ def test_stop_from_another_thread(tmp_path: Path) -> None:
     assert 1 <= len(open_storage(tmp_path / "exp.db").trials(exp.id or "")) < 12
 
 
+def test_trials_cut_short_by_a_stop_run_again_on_resume(tmp_path: Path) -> None:
+    evaluator = FunctionalEvaluator(slow_score, seconds=0.3)
+    exp = Experiment(TinySpace, evaluator, Random(seed=0))
+    config = _config(tmp_path, execution="local", trial_concurrency=2, max_trial_number=6)
+    threading.Timer(4.0, exp.stop).start()
+    assert exp.run(config) == "stopped"
+    storage = open_storage(tmp_path / "exp.db")
+    stopped = storage.trials(exp.id or "")
+    assert any(t.status is TrialStatus.CANCELLED for t in stopped)
+    Experiment.resume(exp.id or "", storage=tmp_path / "exp.db")
+    trials = storage.trials(exp.id or "")
+    assert [t.id for t in trials] == [1, 2, 3, 4, 5, 6]
+    assert all(t.status is TrialStatus.SUCCEEDED for t in trials)
+
+
 def test_stop_requested_through_storage(tmp_path: Path) -> None:
     exp = Experiment(TinySpace(), FunctionalEvaluator(slow_score, seconds=0.2), Random(seed=0))
 

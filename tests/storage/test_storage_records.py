@@ -189,6 +189,16 @@ def test_requeue_puts_an_unfinished_trial_back_and_drops_its_metrics(
     store.finish_trial(exp, 1, TrialStatus.SUCCEEDED, metric=1.0)
     with pytest.raises(ValueError, match="succeeded"):
         store.requeue_trial(exp, 1)
+    assert [p.metrics for p in store.metrics(exp, 1)] == [{"d": 2.0}]  # a refusal loses nothing
+
+
+def test_a_cancelled_trial_can_run_again(store: SQLiteStorage, exp: str) -> None:
+    store.add_trial(exp, {"a": 1})
+    store.start_trial(exp, 1, log_path="/tmp/1.log")
+    store.finish_trial(exp, 1, TrialStatus.CANCELLED, error="the experiment was stopped")
+    requeued = store.requeue_trial(exp, 1)
+    assert requeued.status is TrialStatus.WAITING
+    assert (requeued.error, requeued.ended_at, requeued.log_path) == (None, None, None)
 
 
 def test_trial_life_is_checked(store: SQLiteStorage, exp: str) -> None:

@@ -98,6 +98,10 @@ class LocalBackend(Backend):
         self.grace_period = float(grace_period)
         self._gpus = gpus
         self._gpus_per_trial = gpus_per_trial
+        # Workers share the cores: N workers with torch's default (all cores each) thrash.
+        # A user's OMP_NUM_THREADS wins.
+        cores = os.cpu_count() or 1
+        self._threads = None if "OMP_NUM_THREADS" in os.environ else max(1, cores // concurrency)
         self._ctx: Any = multiprocessing.get_context(start_method)
         if start_method == "forkserver":
             # Workers fork from a server that has torch imported: replacements start fast.
@@ -213,7 +217,7 @@ class LocalBackend(Backend):
     def _spawn(self, slot: int) -> _Worker:
         assert self._envs is not None
         ours, theirs = self._ctx.Pipe(duplex=True)
-        spec = local_worker.WorkerSpec(slot=slot, env=self._envs[slot])
+        spec = local_worker.WorkerSpec(slot=slot, env=self._envs[slot], threads=self._threads)
         process = self._ctx.Process(
             target=local_worker.main, args=(theirs, spec), name=f"archsearch-worker-{slot}"
         )

@@ -33,6 +33,7 @@ class WorkerSpec:
 
     slot: int
     env: Mapping[str, str] = field(default_factory=dict)
+    threads: int | None = None  # torch intra-op threads; None: torch's default
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,10 @@ STOP = None
 def main(conn: Connection, spec: WorkerSpec) -> None:
     """Entry point of a worker process (the target of `multiprocessing.Process`)."""
     os.environ.update(spec.env)
+    if spec.threads is not None:
+        import torch  # already imported through run_job; here only to set its threads
+
+        torch.set_num_threads(spec.threads)
     # A process group of its own: the terminal's Ctrl-C reaches only the runner, which stops
     # trials deliberately (cancel, shutdown) instead of every worker dying mid-write, and the
     # runner can kill a trial together with the processes it started (os.killpg).

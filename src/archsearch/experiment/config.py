@@ -61,7 +61,8 @@ class ExperimentConfig:
       classic script trials) or "ray".
     - `storage`: a database path or `sqlite:///path` (default `$ARCHSEARCH_HOME/experiments.db`).
     - `optimize_mode`: "maximize" or "minimize" the final metric.
-    - `trial_gpu_number`: GPUs given to each trial (local execution, when CUDA is present).
+    - `trial_gpu_number`: GPUs given to each trial by local execution (None: one each when
+      CUDA is present, else none; 0: never a GPU).
     """
 
     experiment_name: str | None
@@ -72,7 +73,7 @@ class ExperimentConfig:
     execution: str
     storage: str | None
     optimize_mode: str
-    trial_gpu_number: int
+    trial_gpu_number: int | None
 
     DEFAULTS: ClassVar[dict[str, Any]] = {
         "experiment_name": None,
@@ -83,7 +84,7 @@ class ExperimentConfig:
         "execution": "inline",
         "storage": None,
         "optimize_mode": "maximize",
-        "trial_gpu_number": 0,
+        "trial_gpu_number": None,
     }
 
     def __init__(self, execution: str = "inline", **settings: Any) -> None:
@@ -132,7 +133,7 @@ def _check(name: str, value: Any) -> Any:
     if name == "max_trial_number":
         return _positive_int(value, name, allow_none=True)
     if name == "trial_gpu_number":
-        return _positive_int(value, name, allow_none=False, minimum=0)
+        return _positive_int(value, name, allow_none=True, minimum=0)
     if name in ("max_duration", "max_trial_duration"):
         return parse_duration(value, name)
     if name == "execution":

@@ -24,7 +24,7 @@ from archsearch.execution.worker import build_model
 from archsearch.experiment.config import ExperimentConfig
 from archsearch.experiment.runner import Runner, RunPlan
 from archsearch.nn.walk import search_space
-from archsearch.space import Architecture, SearchSpace, best_trials
+from archsearch.space import Architecture, OptimizeMode, SearchSpace, best_trials
 from archsearch.storage import ExperimentRecord, ExperimentStatus, Storage, open_storage
 from archsearch.strategy.base import Strategy
 
@@ -85,6 +85,7 @@ class Experiment:
         if self.id is None:
             self.id = self._create_record(storage, self.config)
         record = storage.experiment(self.id)
+        print(f"experiment {self.id} ({record.name}): archsearch view {self.id}", flush=True)
         if port is not None:
             self._serve(port)
         plan = RunPlan(
@@ -152,7 +153,9 @@ class Experiment:
         if self.id is None:
             raise RuntimeError("the experiment has not run yet: call run() first")
         record = self.storage.experiment(self.id)
-        mode = "minimize" if record.config.get("optimize_mode") == "minimize" else "maximize"
+        mode: OptimizeMode = (
+            "minimize" if record.config.get("optimize_mode") == "minimize" else "maximize"
+        )
         best = best_trials(self.storage.trials(self.id), mode, top_k)
         archs: list[Architecture] = [dict(t.arch) for t in best]
         if formatter == "dict":

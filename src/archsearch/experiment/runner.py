@@ -12,6 +12,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -106,12 +107,14 @@ class Runner:
         """Load the history: finished trials are told to the strategy, unfinished re-queued."""
         self.strategy.start(self.plan.space, self.mode)
         self.history = self.storage.trials(self.plan.experiment_id)
-        finished = sorted((t for t in self.history if t.status.finished), key=_end_order)
+        # Cancelled trials were cut short by the experiment (a stop, the end of its time), not
+        # by their own doing: like unfinished ones they run again.
+        finished = sorted((t for t in self.history if _done(t)), key=_end_order)
         for trial in finished:
             self.strategy.tell(trial)
             self._tally(trial)
         for trial in list(self.history):
-            if not trial.status.finished:
+            if not _done(trial):
                 trial = self.storage.requeue_trial(self.plan.experiment_id, trial.id)
                 self._record(trial)
                 self.queue.append(trial)
@@ -161,7 +164,7 @@ class Runner:
             )
         )
 
-    def _handle(self, events: list[MetricReport | TrialResult], bar: tqdm[None]) -> None:
+    def _handle(self, events: list[MetricReport | TrialResult], bar: tqdm[Any]) -> None:
         points = [
             MetricPoint(e.trial_id, e.step, e.metrics, e.time)
             for e in events
@@ -173,7 +176,7 @@ class Runner:
             if isinstance(event, TrialResult):
                 self._finish(event, bar)
 
-    def _finish(self, result: TrialResult, bar: tqdm[None]) -> None:
+    def _finish(self, result: TrialResult, bar: tqdm[Any]) -> None:
         if result.trial_id not in self.running:
             return  # a late duplicate (e.g. a result racing a cancel): the first one counts
         self.running.discard(result.trial_id)
@@ -193,7 +196,7 @@ class Runner:
         bar.update(1)
         bar.set_postfix_str(self._postfix(), refresh=False)
 
-    def _cancel_running(self, bar: tqdm[None]) -> None:
+    def _cancel_running(self, bar: tqdm[Any]) -> None:
         """Cancel what still runs and record each result, then release the backend."""
         try:
             for trial_id in sorted(self.running):
@@ -203,6 +206,14 @@ class Runner:
                 self._handle(self.backend.poll(0.2), bar)
         finally:
             self.backend.shutdown()
+            for trial in self.queue:  # re-queued by resume, never started
+                self.storage.finish_trial(
+                    self.plan.experiment_id,
+                    trial.id,
+                    TrialStatus.CANCELLED,
+                    error="not run: the experiment ended first",
+                )
+            self.queue.clear()
             for trial_id in sorted(self.running):  # a backend that never answered the cancel
                 self.storage.finish_trial(
                     self.plan.experiment_id,
@@ -229,7 +240,7 @@ class Runner:
         if value is not None and (self.best is None or value > self.best):
             self.best = value
 
-    def _progress(self) -> tqdm[None]:
+    def _progress(self) -> tqdm[Any]:
         done = sum(1 for t in self.history if t.status.finished)
         return tqdm(
             total=self.plan.config.max_trial_number,
@@ -244,6 +255,10 @@ class Runner:
         if self.best is not None:
             best = f"{self.best if self.mode == 'maximize' else -self.best:.4g}"
         return f"running={len(self.running)} failed={self.failed} best={best}"
+
+
+def _done(trial: Trial) -> bool:
+    return trial.status.finished and trial.status is not TrialStatus.CANCELLED
 
 
 def _end_order(trial: Trial) -> tuple[float, int]:

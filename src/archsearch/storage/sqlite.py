@@ -46,6 +46,7 @@ from archsearch.storage.schema import prepare
 _JSON_FIELDS = ("config", "search_space", "spec")
 _UPDATABLE = ("name", "kind", "status", *_JSON_FIELDS, "started_at", "ended_at", "pid", "error")
 _UNFINISHED = "('waiting', 'running')"
+_REQUEUEABLE = "('waiting', 'running', 'cancelled')"  # cancelled: stopped by the experiment
 _CLEAR_STOP = "stop_requested = CASE WHEN status = 'running' THEN stop_requested ELSE 0 END"
 """Entering "running" from another status clears a stop request (UPDATE sees old values)."""
 
@@ -232,19 +233,22 @@ class SQLiteStorage(Storage):
         return rows[0] if rows else self._refuse(experiment_id, trial_id, "finished")
 
     def requeue_trial(self, experiment_id: str, trial_id: int) -> Trial:
-        """Put a waiting or running trial back to waiting, dropping its start, log path and
-        intermediate metrics; ValueError for a finished trial."""
+        """Put a waiting, running or cancelled trial back to waiting, dropping its start, end,
+        log path, error and intermediate metrics; ValueError for a trial that ended on its own
+        (succeeded, failed, timed out): its result is kept."""
         with self._connections.transaction(write=True) as conn:
             rows = conn.execute(
                 "UPDATE trials SET status = 'waiting', started_at = NULL, ended_at = NULL, "
-                "log_path = NULL WHERE experiment_id = ? AND id = ? "
-                f"AND status IN {_UNFINISHED} RETURNING {TRIAL_COLUMNS}",
+                "log_path = NULL, error = NULL, traceback = NULL "
+                "WHERE experiment_id = ? AND id = ? "
+                f"AND status IN {_REQUEUEABLE} RETURNING {TRIAL_COLUMNS}",
                 (experiment_id, trial_id),
             ).fetchall()
-            conn.execute(
-                "DELETE FROM metrics WHERE experiment_id = ? AND trial_id = ?",
-                (experiment_id, trial_id),
-            )
+            if rows:
+                conn.execute(
+                    "DELETE FROM metrics WHERE experiment_id = ? AND trial_id = ?",
+                    (experiment_id, trial_id),
+                )
         if not rows:
             self._refuse(experiment_id, trial_id, "requeued")
         return trial_from_row(rows[0])
