@@ -110,7 +110,10 @@ class _Store:
 
 def json_response(data: Any, status_code: int = 200) -> Response:
     """Strict JSON (no NaN), never cached: the data changes while an experiment runs."""
-    body = json.dumps(clean(data), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:  # the common case: already strict JSON, no need to walk it
+        body = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (ValueError, TypeError):  # a NaN or infinity somewhere, or a value JSON lacks
+        body = json.dumps(clean(data), separators=(",", ":"), ensure_ascii=False)
     return Response(
         body,
         status_code=status_code,

@@ -15,7 +15,7 @@ from archsearch.space import Dimension, Trial, TrialStatus
 from archsearch.storage import ExperimentRecord, Storage
 from archsearch.ui.experiments import optimize_mode, search_space_of
 from archsearch.ui.jsonable import finite
-from archsearch.ui.options import MAX_LISTED_OPTIONS, option_key, option_text
+from archsearch.ui.options import MAX_LISTED_OPTIONS, option_key, option_text, value_key
 
 
 def quantile(ordered: Sequence[float], q: float) -> float:
@@ -50,27 +50,24 @@ def choice_analysis(storage: Storage, record: ExperimentRecord) -> dict[str, Any
     trials = storage.trials(record.id)
     if space is None:
         return {"optimize_mode": mode, "choices": [], "parallel": None}
-    scored = [
-        (t, m)
-        for t in trials
-        if t.status is TrialStatus.SUCCEEDED and (m := finite(t.metric)) is not None
-    ]
+    scored = [finite(t.metric) if t.status is TrialStatus.SUCCEEDED else None for t in trials]
     choices = []
     axes = []
     for label, dim in space.items():
         options = _options(dim, label, trials)
-        index = {key: i for i, (key, _) in enumerate(options)}
+        index = {value_key(value): i for i, value in enumerate(options)}
         metrics: list[list[float]] = [[] for _ in options]
         picked = [0] * len(options)
-        for trial in trials:
-            if label in trial.arch and (i := index.get(option_key(trial.arch[label]))) is not None:
-                picked[i] += 1
         column = []
-        for trial, metric in scored:
-            i = index.get(option_key(trial.arch.get(label)), -1)
-            column.append(i)
+        for trial, metric in zip(trials, scored, strict=True):
+            i = index.get(value_key(trial.arch[label]), -1) if label in trial.arch else -1
             if i >= 0:
-                metrics[i].append(metric)
+                picked[i] += 1
+            if metric is not None:
+                column.append(i)
+                if i >= 0:
+                    metrics[i].append(metric)
+        texts = [option_text(dim, value) for value in options]
         choices.append(
             {
                 "label": label,
@@ -78,31 +75,27 @@ def choice_analysis(storage: Storage, record: ExperimentRecord) -> dict[str, Any
                 "candidates": [
                     {
                         "value": value,
-                        "text": option_text(dim, value),
+                        "text": texts[i],
                         "trials": picked[i],
                         **stats(metrics[i], mode),
                     }
-                    for i, (_, value) in enumerate(options)
+                    for i, value in enumerate(options)
                 ],
             }
         )
-        axes.append(
-            {"label": label, "ticks": [option_text(dim, v) for _, v in options], "values": column}
-        )
-    parallel = {
-        "trials": [t.id for t, _ in scored],
-        "metric": [m for _, m in scored],
-        "axes": axes,
-    }
+        axes.append({"label": label, "ticks": texts, "values": column})
+    done = [(t.id, m) for t, m in zip(trials, scored, strict=True) if m is not None]
+    parallel = {"trials": [i for i, _ in done], "metric": [m for _, m in done], "axes": axes}
     return {"optimize_mode": mode, "choices": choices, "parallel": parallel}
 
 
-def _options(dim: Dimension, label: str, trials: list[Trial]) -> list[tuple[str, Any]]:
-    """(key, canonical value) of each option to list, in the space's order."""
+def _options(dim: Dimension, label: str, trials: list[Trial]) -> list[Any]:
+    """The canonical values to list: every option in the space's order, or (for a choice with
+    too many) those some trial picked."""
     if dim.size() <= MAX_LISTED_OPTIONS:
-        return [(option_key(v), v) for v in dim.options()]
-    seen: dict[str, Any] = {}
+        return list(dim.options())
+    seen: dict[Any, Any] = {}
     for trial in trials:
         if label in trial.arch:
-            seen.setdefault(option_key(trial.arch[label]), trial.arch[label])
-    return sorted(seen.items())
+            seen.setdefault(value_key(trial.arch[label]), trial.arch[label])
+    return sorted(seen.values(), key=option_key)

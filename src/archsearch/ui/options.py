@@ -16,6 +16,20 @@ def option_key(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
+def value_key(value: Any) -> Any:
+    """A hashable key, equal for values `same_value` calls equal (numbers by value, booleans
+    apart from numbers); much cheaper than JSON text for the common scalar values."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, (int, float)):
+        return ("number", value)
+    if isinstance(value, list):
+        return ("list", tuple(value_key(v) for v in value))
+    return ("json", option_key(value))
+
+
 def option_text(dim: Dimension, value: Any) -> str:
     """How a canonical value reads: a candidate name, chosen input names, or a value."""
     if isinstance(dim, InputChoiceDim) and isinstance(value, list):

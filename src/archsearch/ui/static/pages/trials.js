@@ -40,8 +40,9 @@ export async function mount(root, params) {
   const clear = h("button", { type: "button", id: "clear-filters", onclick: () => {
     state.arch = {}; state.status = ""; statusSelect.value = ""; state.offset = 0; refresh();
   } }, "Clear filters");
+  const problem = h("p", { class: "error-text", id: "trials-error", hidden: true });
   const overlayNote = h("p", { class: "muted", id: "overlay-note" }, "Tick trials to overlay their intermediate metrics.");
-  const metricSelect = h("select", { id: "curve-metric", "aria-label": "curve metric", hidden: true, onchange: () => drawOverlay() });
+  const metricSelect = h("select", { id: "curve-metric", "aria-label": "curve metric", hidden: true, onchange: () => drawOverlay().catch(() => {}) });
   const overlay = chartBox(320);
   overlay.id = "overlay-chart";
   overlay.hidden = true;
@@ -50,6 +51,7 @@ export async function mount(root, params) {
     root,
     h("h1", {}, "Trials"),
     h("div", { class: "toolbar" }, statusSelect, sizeSelect, clear, info, pager),
+    problem,
     h("div", { class: "table-wrap" }, table),
     h("section", { class: "card" }, h("h2", {}, "Intermediate metrics"), overlayNote, metricSelect, overlay),
   );
@@ -71,7 +73,7 @@ export async function mount(root, params) {
       select: (trialId, on) => {
         if (on && state.selected.size < MAX_SELECTED) state.selected.add(trialId);
         else state.selected.delete(trialId);
-        drawOverlay();
+        drawOverlay().catch((error) => { overlayNote.textContent = String(error.message || error); });
       },
     });
     const last = Math.min(data.offset + data.trials.length, data.total);
@@ -83,8 +85,18 @@ export async function mount(root, params) {
   let pending = 0;
   async function refresh() {
     const ticket = ++pending;
-    const data = await fetchPage(id, state);
-    if (ticket === pending) render(data);
+    try {
+      const data = await fetchPage(id, state);
+      if (ticket === pending) {
+        problem.hidden = true;
+        render(data);
+      }
+    } catch (error) {
+      if (ticket === pending) {
+        problem.hidden = false;
+        problem.textContent = String(error.message || error);
+      }
+    }
   }
 
   let curveCache = new Map();
