@@ -14,7 +14,18 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The dashboard's browser tests drive Debian's chromium (Playwright's own download is not used).
+CHROMIUM ?= /usr/bin/chromium
+
+setup: $(STAMP) $(CHROMIUM)
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+		echo "note: $(CHROMIUM) is missing; the dashboard's browser tests will be skipped."; \
+		echo "      Install it with: sudo apt-get update && sudo apt-get install -y chromium"; \
+	fi
 
 demo: setup
 	$(BIN)/python examples/01_search_space.py
