@@ -88,7 +88,7 @@ METHODS = (
         "BOHB",
         93.61,
         0.52,
-        runs=200,
+        runs=100,
         quick_runs=3,
     ),
 )

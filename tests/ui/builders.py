@@ -269,7 +269,14 @@ class Store:
     oneshot: OneShotRun
 
 
-def record_darts_run(storage: SQLiteStorage, log_dir: Path) -> OneShotRun:
+def record_darts_run(
+    storage: SQLiteStorage,
+    log_dir: Path,
+    epochs: int = ONESHOT_EPOCHS,
+    samples: int = 192,
+    arc_learning_rate: float = 0.05,
+    batch_size: int = 64,
+) -> OneShotRun:
     """A real (tiny) DARTS search on digits recorded by RecordToStorage."""
     torch.manual_seed(0)
     threads = torch.get_num_threads()
@@ -282,13 +289,13 @@ def record_darts_run(storage: SQLiteStorage, log_dir: Path) -> OneShotRun:
         F.cross_entropy,
         accuracy,
         torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
-        ONESHOT_EPOCHS,
-        Subset(split.train, range(192)),
-        Subset(split.test, range(96)),
-        batch_size=64,
+        epochs,
+        Subset(split.train, range(samples)),
+        Subset(split.test, range(min(samples // 2, len(split.test)))),
+        batch_size=batch_size,
         device="cpu",
         callbacks=[recorder],
-        arc_learning_rate=0.05,
+        arc_learning_rate=arc_learning_rate,
         log_dir=log_dir,
     )
     try:
