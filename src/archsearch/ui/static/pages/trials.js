@@ -119,7 +119,12 @@ export async function mount(root, params) {
       const points = curveCache.get(i).filter((p) => p.metrics[chosen] !== undefined);
       return { x: points.map((p) => p.step), y: points.map((p) => p.metrics[chosen]), mode: "lines+markers", type: "scatter", name: `#${i}` };
     });
-    await draw(overlay, traces, { xaxis: axis("step"), yaxis: axis(chosen ?? "metric"), showlegend: true });
+    const steps = Math.max(0, ...traces.map((t) => t.x.length));
+    await draw(overlay, traces, {
+      xaxis: axis("step", steps && steps <= 20 ? { dtick: 1 } : {}),
+      yaxis: axis(chosen ?? "metric"),
+      showlegend: true,
+    });
     overlay.dataset.traces = String(traces.length);
   }
 
