@@ -134,8 +134,9 @@ def overview(storage: Storage, record: ExperimentRecord) -> dict[str, Any]:
 
 
 def best_so_far(trials: list[Trial], mode: OptimizeMode, start: float | None) -> dict[str, Any]:
-    """Final metrics of succeeded trials by trial number and by time since the start (seconds),
-    each with the best value so far; `metric` doubles as the distribution."""
+    """Final metrics of succeeded trials by trial number and by seconds since the first trial
+    started (else since `start`), each with the best value so far; `metric` doubles as the
+    distribution."""
     done = [
         (t, m)
         for t in trials
@@ -147,11 +148,9 @@ def best_so_far(trials: list[Trial], mode: OptimizeMode, start: float | None) ->
         (pair for pair in done if pair[0].ended_at is not None),
         key=lambda pair: (pair[0].ended_at, pair[0].id),
     )
-    origin = (
-        start
-        if start is not None
-        else min((t.started_at for t, _ in done if t.started_at is not None), default=0.0)
-    )
+    # From the first trial's start: a resumed experiment's record restarts its clock.
+    starts = [t.started_at for t in trials if t.started_at is not None]
+    origin = min(starts) if starts else (start or 0.0)
     return {
         "trial": [t.id for t, _ in by_id],
         "metric": [m for _, m in by_id],

@@ -101,7 +101,7 @@ def trials_page(storage: Storage, record: ExperimentRecord, query: PageQuery) ->
         "limit": query.limit,
         "sort": query.sort,
         "order": "desc" if query.descending else "asc",
-        "trials": [row(t) for t in rows],
+        "trials": [row(t, architecture_of(record, t)) for t in rows],
     }
 
 

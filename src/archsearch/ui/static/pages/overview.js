@@ -114,7 +114,7 @@ async function drawCurves(byTrial, byTime, hist, d) {
   await draw(byTime, [
     { x: c.time, y: c.time_metric, text: hover(c.time_trial), mode: "markers", type: "scatter", name: "trial metric", marker: { size: 5, color: "#94a3b8" } },
     { x: c.time, y: c.time_best, mode: "lines", type: "scatter", name: "best so far", line: { shape: "hv", color: "#2563eb", width: 2 } },
-  ], { xaxis: axis("seconds since start"), yaxis: axis("metric") });
+  ], { xaxis: axis("seconds since the first trial started"), yaxis: axis("metric") });
   await draw(hist, [{ x: c.metric, type: "histogram", marker: { color: "#2563eb" }, name: pt("metric") }], {
     xaxis: axis("final metric"), yaxis: axis("trials"), bargap: 0.05,
   });
