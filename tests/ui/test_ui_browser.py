@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import EDGES, ONESHOT_EPOCHS, TRACEBACK, Store
+from builders import EDGES, ONESHOT_EPOCHS, TRACEBACK, XSS, Store
 
 from archsearch.space import InputChoiceDim, SearchSpace, TrialStatus, best_trials
 
@@ -345,6 +345,17 @@ def test_hostile_names_are_shown_as_text_and_never_run(page: Page) -> None:
         body = tab.locator("body").inner_text()
         assert "<script>window.__xss = 1</script>" in body, fragment
         assert tab.locator("main script, main img, main iframe").count() == 0
+    # a hostile metric name as the curve's axis title: plotly shows it as text
+    tab = page.visit("#/e/xss1/trials/1")
+    page.settle()
+    hostile_metric = f"acc{XSS}"
+    tab.select_option("#trial-curve-metric", hostile_metric)
+    tab.wait_for_function(
+        "(t) => document.querySelector('#trial-curve .ytitle')?.textContent === t",
+        arg=hostile_metric,
+        timeout=5000,
+    )
+    assert tab.evaluate("window.__xss") is None
     # storage cannot query a label holding '"': the table says so and keeps working
     tab = page.visit("#/e/xss1/trials")
     tab.locator("th.choice button").first.click()
