@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import io
 import random
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,36 @@ def test_slice_gradients_land_on_the_inherited_slice() -> None:
     assert grad is not None and fixed.conv.weight.grad is not None
     assert torch.allclose(grad[:8, :, 1:4, 1:4], fixed.conv.weight.grad)
     assert grad[8:].abs().sum() == 0 and grad[:, :, 0].abs().sum() == 0
+
+
+def backward_nodes(output: torch.Tensor) -> Counter[str]:
+    """How many autograd nodes of each kind lead to `output`."""
+    counts: Counter[str] = Counter()
+    seen: set[Any] = set()
+    pending = [output.grad_fn]
+    while pending:
+        node = pending.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        counts[type(node).__name__] += 1
+        pending.extend(next_node for next_node, _ in node.next_functions)
+    return counts
+
+
+def test_full_width_uses_the_parameters_and_a_slice_is_one_view_per_parameter() -> None:
+    torch.manual_seed(0)
+    model = supernet(DigitsValueNet())
+    x = torch.randn(4, 1, 8, 8)
+    ReplayMutator(model, {"width": 12, "kernel": 5, "op": "0"})  # the largest: nothing to cut
+    nodes = backward_nodes(model(x))
+    assert not nodes["SliceBackward0"] and not nodes["AsStridedBackward0"], nodes
+    ReplayMutator(model, {"width": 8, "kernel": 3, "op": "0"})
+    nodes = backward_nodes(model(x))
+    # One view per cut parameter, however many dimensions are cut: the stem's kernel (out
+    # channels and both kernel sizes), the op's kernel (in and out) and the head's weight
+    # (in features) are strided views; conv biases and BN weight and bias are slices.
+    assert nodes["AsStridedBackward0"] == 3 and nodes["SliceBackward0"] == 4, nodes
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")

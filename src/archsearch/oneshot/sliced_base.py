@@ -247,3 +247,14 @@ def channel_view(mask: Tensor, dims: int, channel_dim: int = 1) -> Tensor:
     shape = [1] * dims
     shape[channel_dim] = -1
     return mask.view(shape)
+
+
+def block_view(tensor: Tensor, block: tuple[slice, ...]) -> Tensor:
+    """`tensor[block]` for one `slice(start, stop)` per dimension, as a single strided view:
+    one autograd node however many dimensions are cut (indexing makes one per dimension, and
+    the backward pass of each zero-fills and copies a gradient of its input's size)."""
+    strides = tensor.stride()
+    offset = tensor.storage_offset()
+    for cut, stride in zip(block, strides, strict=True):
+        offset += cut.start * stride
+    return tensor.as_strided([cut.stop - cut.start for cut in block], strides, offset)

@@ -19,6 +19,7 @@ from archsearch.oneshot.sliced_base import (
     Key,
     SharedLayer,
     Unsupported,
+    block_view,
     channel_view,
     leading_table,
 )
@@ -178,7 +179,7 @@ class _SharedConv(SharedLayer, _ConvNd):
 
     def forward_slice(self, input: Tensor, key: Key) -> Tensor:
         plan = self._plans[key]
-        weight = self.weight if plan.weight is None else self.weight[plan.weight]
+        weight = self.weight if plan.weight is None else block_view(self.weight, plan.weight)
         bias = self.bias if self.bias is None or plan.bias is None else self.bias[plan.bias]
         return self._run(input, weight, bias, plan)
 

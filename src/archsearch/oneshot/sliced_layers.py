@@ -21,6 +21,7 @@ from archsearch.oneshot.sliced_base import (
     Key,
     SharedLayer,
     Unsupported,
+    block_view,
     channel_view,
     leading_table,
 )
@@ -60,7 +61,9 @@ class SharedLinear(SharedLayer, layers.Linear):
     def forward_slice(self, input: Tensor, key: Key) -> Tensor:
         weight, bias = self._plans[key]
         return F.linear(
-            input, self.weight if weight is None else self.weight[weight], _cut(self.bias, bias)
+            input,
+            self.weight if weight is None else block_view(self.weight, weight),
+            _cut(self.bias, bias),
         )
 
     def forward_mix(self, input: Tensor, masks: list[Tensor]) -> Tensor:
@@ -112,17 +115,15 @@ class _SharedBatchNorm(SharedLayer, _BatchNorm):
         self._check_dims(input)
         cut = self._plans[key]
         factor, batch_stats, running = self._step()
-        # Slices of the running buffers are views: batch_norm updates the chosen channels in place.
-        return F.batch_norm(
-            input,
-            _cut(self.running_mean, cut) if running else None,
-            _cut(self.running_var, cut) if running else None,
-            _cut(self.weight, cut),
-            _cut(self.bias, cut),
-            batch_stats,
-            factor,
-            self.eps,
-        )
+        mean, var = (self.running_mean, self.running_var) if running else (None, None)
+        weight: Tensor | None = self.weight
+        bias: Tensor | None = self.bias
+        if cut is not None:  # at the full width the tensors are used as they are
+            # Slices of the running buffers are views: batch_norm updates the chosen channels
+            # in place.
+            mean, var = _cut(mean, cut), _cut(var, cut)
+            weight, bias = _cut(weight, cut), _cut(bias, cut)
+        return F.batch_norm(input, mean, var, weight, bias, batch_stats, factor, self.eps)
 
     def forward_mix(self, input: Tensor, masks: list[Tensor]) -> Tensor:
         self._check_dims(input)
