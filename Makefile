@@ -29,6 +29,7 @@ $(CHROMIUM):
 
 demo: setup
 	$(BIN)/python examples/01_search_space.py
+	$(BIN)/python examples/05_multi_trial.py
 
 lint: setup
 	$(BIN)/ruff check .

@@ -2,5 +2,12 @@
 
 from archsearch.experiment.config import ExperimentConfig
 from archsearch.experiment.experiment import Experiment, RetiariiExeConfig, RetiariiExperiment
+from archsearch.experiment.oneshot_record import RecordToStorage
 
-__all__ = ["Experiment", "ExperimentConfig", "RetiariiExeConfig", "RetiariiExperiment"]
+__all__ = [
+    "Experiment",
+    "ExperimentConfig",
+    "RecordToStorage",
+    "RetiariiExeConfig",
+    "RetiariiExperiment",
+]
