@@ -260,6 +260,20 @@ def test_gdas_searches_digits_and_exports_a_fixable_architecture(
     assert 0.0 <= trainer.validate()["acc"] <= 1.0
 
 
+def test_weight_step_changes_weights_not_alphas(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = DigitsNet()
+    data = TensorDataset(torch.randn(16, 1, 8, 8), torch.randint(0, 10, (16,)))
+    trainer = make_trainer(model, data, data, tmp_path, batch_size=8)
+    trainer.arch_step = lambda batch: 0.0  # type: ignore[method-assign]
+    alphas = [a.detach().clone() for a in trainer.mutator.parameters()]
+    weights = [w.detach().clone() for w in model.parameters()]
+    trainer.train_step(next(iter(trainer.training_batches())))
+    for before, alpha in zip(alphas, trainer.mutator.parameters(), strict=True):
+        assert alpha.grad is None and torch.equal(before, alpha)
+    assert any(not torch.equal(a, b) for a, b in zip(weights, model.parameters(), strict=True))
+
+
 def test_checkpoint_resumes_alphas_optimizer_and_temperature(digits: Split, tmp_path: Path) -> None:
     def build(epochs: int, **kwargs: Any) -> GdasTrainer:
         torch.manual_seed(0)

@@ -382,6 +382,8 @@ class EnasTrainer(BaseOneShotTrainer):
             log_dir=log_dir,
         )
         self.controller_optimizer = torch.optim.Adam(self.mutator.parameters(), lr=mutator_lr)
+        self._weights = list(self.model.parameters())
+        """The model's parameters (listed once: walking the module tree every step is slow)."""
 
     @property
     def controller(self) -> EnasMutator:
@@ -437,7 +439,7 @@ class EnasTrainer(BaseOneShotTrainer):
             logits, loss = output, self.loss(output, y)
         loss.backward()
         if self.grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+            torch.nn.utils.clip_grad_norm_(self._weights, self.grad_clip)
         self.optimizer.step()
         return {"loss": loss.item(), **self.metrics(logits.detach(), y)}
 

@@ -239,7 +239,7 @@ class GdasTrainer(BaseOneShotTrainer):
             model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
             batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
         )  # fmt: skip
-        self._parameters = list(self.model.parameters())
+        self._weights = list(self.model.parameters())
         """The model's parameters (listed once: walking the module tree every step is slow)."""
 
     @property
@@ -295,17 +295,16 @@ class GdasTrainer(BaseOneShotTrainer):
         weight_batch, arch_batch = batch
         arch_loss = self.arch_step(self.to_device(arch_batch))
         x, y = self.to_device(weight_batch)
-        weights = [p for p in self._parameters if p.requires_grad]
-        # The weight step needs no gradient path to the alphas: the same one-path forward
-        # without the straight-through part.
+        # Only the weights learn here (the alphas learn from the architecture step), so the
+        # forward is the same one-path forward without the straight-through part: it has no
+        # path to the alphas, and a plain backward reaches only the weights.
         self.gdas_mutator.reset(straight_through=False)
         self.optimizer.zero_grad()
         output = self.model(x)
         loss = self.loss(output, y)
-        # Only the weights collect gradients here: the alphas learn from the architecture step.
-        loss.backward(inputs=weights)
+        loss.backward()
         if self.grad_clip is not None and self.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(weights, self.grad_clip)
+            torch.nn.utils.clip_grad_norm_(self._weights, self.grad_clip)
         self.optimizer.step()
         return {
             "loss": loss.item(),
