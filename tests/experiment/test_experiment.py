@@ -132,10 +132,19 @@ def test_stop_from_another_thread(tmp_path: Path) -> None:
 
 
 def test_trials_cut_short_by_a_stop_run_again_on_resume(tmp_path: Path) -> None:
-    evaluator = FunctionalEvaluator(slow_score, seconds=0.3)
+    evaluator = FunctionalEvaluator(slow_score, seconds=1.0)
     exp = Experiment(TinySpace, evaluator, Random(seed=0))
     config = _config(tmp_path, execution="local", trial_concurrency=2, max_trial_number=6)
-    threading.Timer(4.0, exp.stop).start()
+
+    def stop_once_a_trial_finished() -> None:
+        while exp.id is None:
+            time.sleep(0.05)
+        storage = open_storage(tmp_path / "exp.db")
+        while not any(t.status.finished for t in storage.trials(exp.id)):
+            time.sleep(0.05)
+        exp.stop()  # the other worker's trial is still running: it is cancelled
+
+    threading.Thread(target=stop_once_a_trial_finished, daemon=True).start()
     assert exp.run(config) == "stopped"
     storage = open_storage(tmp_path / "exp.db")
     stopped = storage.trials(exp.id or "")

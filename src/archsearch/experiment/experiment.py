@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -85,7 +86,12 @@ class Experiment:
         if self.id is None:
             self.id = self._create_record(storage, self.config)
         record = storage.experiment(self.id)
-        print(f"experiment {self.id} ({record.name}): archsearch view {self.id}", flush=True)
+        # stderr, beside the progress bar: stdout stays the user's (benchmarks print JSON).
+        print(
+            f"experiment {self.id} ({record.name}): archsearch view {self.id}",
+            file=sys.stderr,
+            flush=True,
+        )
         if port is not None:
             self._serve(port)
         plan = RunPlan(
