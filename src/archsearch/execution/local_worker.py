@@ -14,7 +14,6 @@ import signal
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from multiprocessing import connection
@@ -23,8 +22,7 @@ from typing import Any
 
 from archsearch.execution.base import Job, MetricReport, TrialResult
 from archsearch.execution.logs import FdRedirect
-from archsearch.execution.worker import CallbackReporter, run_job
-from archsearch.space import TrialStatus
+from archsearch.execution.worker import CallbackReporter, failed_result, run_job
 
 
 @dataclass(frozen=True)
@@ -106,11 +104,4 @@ def run_trial(job: Job, conn: Connection) -> TrialResult:
     except BaseException as exc:
         # run_job turns exceptions into results; what escapes it (sys.exit() or a
         # KeyboardInterrupt inside the evaluator) still fails only this trial.
-        return TrialResult(
-            trial_id=job.trial_id,
-            status=TrialStatus.FAILED,
-            error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
-            traceback=traceback.format_exc(),
-            started_at=started,
-            ended_at=time.time(),
-        )
+        return failed_result(job.trial_id, exc, started)

@@ -8,11 +8,12 @@ another process by importing that script under another name, as multiprocessing 
 from __future__ import annotations
 
 import base64
-import importlib
 import pickle
 import sys
 from dataclasses import dataclass, field
 from typing import Any
+
+from archsearch.evaluator.serialize import import_reference, resolve
 
 
 class NotTransferableError(TypeError):
@@ -37,7 +38,7 @@ class Ref:
     def of(cls, obj: Any, what: str = "object") -> Ref:
         """A transferable reference to `obj`; NotTransferableError naming `what` if impossible."""
         main_path = _main_path()
-        target = import_target(obj)
+        target = import_reference(obj)
         if target is not None:
             return cls(target=target, main_path=main_path, obj=obj)
         try:
@@ -64,12 +65,9 @@ class Ref:
         if key in _cache:
             return _cache[key]
         if self.target is not None:
-            module_name, _, qualname = self.target.partition(":")
-            if module_name == "__main__":
+            if self.target.startswith("__main__:"):
                 _ensure_main(self.main_path)
-            value: Any = importlib.import_module(module_name)
-            for part in qualname.split("."):
-                value = getattr(value, part)
+            value: Any = resolve(self.target)
         elif self.pickled is not None:
             try:
                 value = pickle.loads(self.pickled)
@@ -113,20 +111,6 @@ class Ref:
 
 
 _cache: dict[Any, Any] = {}
-
-
-def import_target(obj: Any) -> str | None:
-    """`module:qualname` when importing that gives back `obj` itself, else None."""
-    module = getattr(obj, "__module__", None)
-    qualname = getattr(obj, "__qualname__", None)
-    if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:
-        return None
-    if not isinstance(obj, type) and not callable(obj):
-        return None
-    found: Any = sys.modules.get(module)
-    for part in qualname.split("."):
-        found = getattr(found, part, None)
-    return f"{module}:{qualname}" if found is obj else None
 
 
 def _main_path() -> str | None:

@@ -72,19 +72,25 @@ def run_job(job: Job, reporter: Reporter) -> TrialResult:
             )
         metrics = as_metric_dict(value)
     except Exception as exc:  # a trial's failure is a result, whatever it is
-        return TrialResult(
-            trial_id=job.trial_id,
-            status=TrialStatus.FAILED,
-            error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
-            traceback=traceback.format_exc(),
-            started_at=started,
-            ended_at=time.time(),
-        )
+        return failed_result(job.trial_id, exc, started)
     return TrialResult(
         trial_id=job.trial_id,
         status=TrialStatus.SUCCEEDED,
         metric=metrics["default"],
         metrics=metrics,
+        started_at=started,
+        ended_at=time.time(),
+    )
+
+
+def failed_result(trial_id: int, exc: BaseException, started: float) -> TrialResult:
+    """The FAILED result of a trial that raised `exc` (call it inside the `except` block, so
+    the traceback is the exception's)."""
+    return TrialResult(
+        trial_id=trial_id,
+        status=TrialStatus.FAILED,
+        error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
+        traceback=traceback.format_exc(),
         started_at=started,
         ended_at=time.time(),
     )
