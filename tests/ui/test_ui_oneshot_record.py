@@ -83,7 +83,8 @@ def test_resumed_run_keeps_recording_into_its_experiment(tmp_path: Path) -> None
     with pytest.raises(KeyboardInterrupt):
         trainer.train()
     assert first.experiment_id is not None
-    assert storage.experiment(first.experiment_id).status is ExperimentStatus.RUNNING
+    assert storage.experiment(first.experiment_id).status is ExperimentStatus.STOPPED
+    assert storage.trial(first.experiment_id, 1).status is TrialStatus.CANCELLED
     assert len(storage.metrics(first.experiment_id, 1)) == 1
 
     second = RecordToStorage(str(tmp_path / "runs.db"))
@@ -96,6 +97,25 @@ def test_resumed_run_keeps_recording_into_its_experiment(tmp_path: Path) -> None
     assert record.status is ExperimentStatus.DONE and record.pid is None
     assert [p.step for p in storage.metrics(first.experiment_id, 1)] == [0, 1]
     assert storage.trial(first.experiment_id, 1).metrics["architecture"] == resumed.export()
+
+
+class Explode(Callback):
+    def on_epoch_end(self, epoch: int) -> None:
+        raise RuntimeError("diverged on purpose")
+
+
+def test_a_crashed_run_is_recorded_as_failed(tmp_path: Path) -> None:
+    storage = SQLiteStorage(tmp_path / "runs.db")
+    recorder = RecordToStorage(storage)
+    trainer = darts(DigitsCellNet(4), 2, [recorder, Explode()], tmp_path)
+    with pytest.raises(RuntimeError, match="diverged"):
+        trainer.train()
+    assert recorder.experiment_id is not None
+    record = storage.experiment(recorder.experiment_id)
+    assert record.status is ExperimentStatus.FAILED and record.pid is None
+    assert "diverged on purpose" in (record.error or "")
+    trial = storage.trial(recorder.experiment_id, 1)
+    assert trial.status is TrialStatus.FAILED and "RuntimeError" in (trial.traceback or "")
 
 
 def test_spos_export_is_its_evolution_search_run_once(tmp_path: Path) -> None:

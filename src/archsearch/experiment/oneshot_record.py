@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+import traceback
 from collections.abc import Mapping, Sized
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,27 @@ class RecordToStorage(Callback):
         if epoch + 1 >= self.trainer.num_epochs:
             self._finish(entry)
 
+    def on_train_end(self, error: BaseException | None) -> None:
+        if error is None or self.experiment_id is None:
+            return
+        interrupted = isinstance(error, KeyboardInterrupt)
+        reason = f"{type(error).__name__}: {error}".splitlines()[0][:500]
+        if not self.storage.trial(self.experiment_id, TRIAL_ID).status.finished:
+            self.storage.finish_trial(
+                self.experiment_id,
+                TRIAL_ID,
+                TrialStatus.CANCELLED if interrupted else TrialStatus.FAILED,
+                error=reason,
+                traceback="".join(traceback.format_exception(error)),
+            )
+        self.storage.update_experiment(
+            self.experiment_id,
+            status=ExperimentStatus.STOPPED if interrupted else ExperimentStatus.FAILED,
+            ended_at=time.time(),
+            pid=None,
+            error=reason,
+        )
+
     def state_dict(self) -> dict[str, Any]:
         return {"experiment_id": self.experiment_id}
 
@@ -127,6 +149,17 @@ class RecordToStorage(Callback):
             pid=os.getpid(),
             error=None,
         )
+        if self.storage.trial(self.experiment_id, TRIAL_ID).status is TrialStatus.CANCELLED:
+            # Interrupted (Ctrl-C) before: the run goes on, and so does its trial. Its epochs
+            # so far are re-recorded from the checkpoint's history.
+            self.storage.requeue_trial(self.experiment_id, TRIAL_ID)
+            self.storage.start_trial(self.experiment_id, TRIAL_ID)
+            history = self.trainer.history
+            points = [
+                MetricPoint(TRIAL_ID, epoch, epoch_metrics(entry), float(entry["time"]))
+                for epoch, entry in enumerate(history)
+            ]
+            self.storage.report_metrics(self.experiment_id, points)
 
     def _finish(self, entry: Mapping[str, Any]) -> None:
         assert self.experiment_id is not None

@@ -132,16 +132,23 @@ class BaseOneShotTrainer(ABC):
         # Built here rather than in __init__, so they see state subclasses create after it.
         for callback in self.callbacks:
             callback.build(self)
-        for epoch in range(self.epoch, self.num_epochs):
+        try:
+            for epoch in range(self.epoch, self.num_epochs):
+                for callback in self.callbacks:
+                    callback.on_epoch_begin(epoch)
+                self.model.train()
+                train_metrics = self.train_one_epoch(epoch)
+                valid_metrics = self.validate_one_epoch(epoch) if validate else {}
+                self.epoch = epoch + 1
+                self._record(epoch, train_metrics, valid_metrics)
+                for callback in self.callbacks:
+                    callback.on_epoch_end(epoch)
+        except BaseException as error:  # Ctrl-C too: callbacks record how the run ended
             for callback in self.callbacks:
-                callback.on_epoch_begin(epoch)
-            self.model.train()
-            train_metrics = self.train_one_epoch(epoch)
-            valid_metrics = self.validate_one_epoch(epoch) if validate else {}
-            self.epoch = epoch + 1
-            self._record(epoch, train_metrics, valid_metrics)
-            for callback in self.callbacks:
-                callback.on_epoch_end(epoch)
+                callback.on_train_end(error)
+            raise
+        for callback in self.callbacks:
+            callback.on_train_end(None)
         if self._writer is not None:
             self._writer.flush()
 

@@ -28,6 +28,9 @@ class Callback:
     def on_epoch_end(self, epoch: int) -> None:
         """After epoch `epoch` trained, validated and was recorded."""
 
+    def on_train_end(self, error: BaseException | None) -> None:
+        """When `train()` returns (`error` None) or raises `error` (then re-raised)."""
+
     def state_dict(self) -> dict[str, Any]:
         """What a resumed search needs to continue this callback."""
         return {}
