@@ -5,14 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from local_backends import started_local
 
 from archsearch.execution import Backend, InlineBackend, LocalBackend
-
-
-def started_local(concurrency: int = 2, **options: object) -> LocalBackend:
-    backend = LocalBackend(concurrency, **options)  # type: ignore[arg-type]
-    assert backend.wait_ready(120), "local workers did not start"
-    return backend
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from backend_jobs import (
     results,
     run_all,
 )
-from conftest import started_local
+from local_backends import started_local
 
 from archsearch.execution import LocalBackend
 from archsearch.space import TrialStatus

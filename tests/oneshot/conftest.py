@@ -1,56 +1,11 @@
-"""Small search spaces and data shared by the one-shot tests (CPU, seconds per run)."""
+"""Data shared by the one-shot tests (the small search spaces are in oneshot_models.py)."""
 
 from __future__ import annotations
 
 import pytest
-import torch
 from torch.utils.data import Subset
 
-import archsearch.nn as nn
 from archsearch.evaluator import Split, load_digits
-
-
-class DigitsNet(nn.Module):
-    """Digits (1×8×8): a conv LayerChoice, a second LayerChoice with identity, a skip choice."""
-
-    def __init__(self, width: int = 8) -> None:
-        super().__init__()
-        self.stem = nn.Conv2d(1, width, 3, padding=1)
-        self.op1 = nn.LayerChoice(
-            {
-                "conv3": nn.Conv2d(width, width, 3, padding=1),
-                "conv5": nn.Conv2d(width, width, 5, padding=2),
-                "pool": nn.MaxPool2d(3, stride=1, padding=1),
-            }
-        )
-        self.op2 = nn.LayerChoice({"conv1": nn.Conv2d(width, width, 1), "identity": nn.Identity()})
-        self.skip = nn.InputChoice(n_candidates=2, n_chosen=1)
-        self.head = nn.Linear(width, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.stem(x))
-        y = torch.relu(self.op1(x))
-        z = self.op2(y)
-        out = self.skip([z, z + x])
-        return self.head(out.mean((2, 3)))
-
-
-class DigitsValueNet(nn.Module):
-    """Digits with value choices as layer arguments: width and kernel size."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        width = nn.ValueChoice([4, 8, 12], label="width")
-        kernel = nn.ValueChoice([3, 5], label="kernel")
-        self.conv = nn.Conv2d(1, width, kernel, padding=kernel // 2)
-        self.bn = nn.BatchNorm2d(width)
-        self.op = nn.LayerChoice([nn.Conv2d(width, width, 3, padding=1), nn.Identity()])
-        self.head = nn.Linear(width, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.bn(self.conv(x)))
-        x = self.op(x)
-        return self.head(x.mean((2, 3)))
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import DigitsNet
+from oneshot_models import DigitsNet
 
 import archsearch
 import archsearch.nn as nn

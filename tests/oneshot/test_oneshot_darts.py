@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import DigitsNet, DigitsValueNet
+from oneshot_models import DigitsNet, DigitsValueNet
 from torch.func import functional_call
 from torch.nn import functional as F
 from torch.utils.data import TensorDataset

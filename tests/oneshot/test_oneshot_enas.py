@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import DigitsNet, DigitsValueNet
+from oneshot_models import DigitsNet, DigitsValueNet
 from torch.utils.data import TensorDataset
 
 import archsearch

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import DigitsNet
+from oneshot_models import DigitsNet
 from torch.nn import functional as F
 from torch.utils.data import TensorDataset
 

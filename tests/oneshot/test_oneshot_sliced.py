@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import DigitsValueNet
+from oneshot_models import DigitsValueNet
 
 import archsearch
 import archsearch.nn as nn

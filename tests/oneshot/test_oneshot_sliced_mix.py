@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import DigitsValueNet
+from oneshot_models import DigitsValueNet
 from test_oneshot_sliced import FixedMasks, masks_of, supernet, warm_up
 
 import archsearch

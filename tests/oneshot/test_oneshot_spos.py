@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import DigitsNet, DigitsValueNet
+from oneshot_models import DigitsNet, DigitsValueNet
 
 import archsearch
 import archsearch.nn as nn
