@@ -15,7 +15,8 @@ import archsearch
 import archsearch.nn as nn
 from archsearch.evaluator import Split
 from archsearch.oneshot import ModelCheckpoint, accuracy
-from archsearch.oneshot.enas import EnasMutator, EnasTrainer
+from archsearch.oneshot.enas import EnasTrainer
+from archsearch.oneshot.enas_controller import EnasMutator
 
 
 def batch_accuracy(output: torch.Tensor, target: torch.Tensor) -> float:

@@ -10,7 +10,8 @@ from archsearch.oneshot.callbacks import (
 )
 from archsearch.oneshot.constraints import FlopsConstraint, ParameterConstraint
 from archsearch.oneshot.darts import DartsMutator, DartsTrainer
-from archsearch.oneshot.enas import EnasMutator, EnasTrainer
+from archsearch.oneshot.enas import EnasTrainer
+from archsearch.oneshot.enas_controller import EnasMutator
 from archsearch.oneshot.gdas import GdasMutator, GdasTrainer
 from archsearch.oneshot.metrics import accuracy
 from archsearch.oneshot.proxyless import ProxylessMutator, ProxylessTrainer
