@@ -1,7 +1,7 @@
 """Multi-trial search on MNIST-1D: regularized evolution proposes architectures of the example
 CNN space, each trial trains the fixed model in a worker process, SQLite keeps everything.
 
-python examples/05_multi_trial.py          # 16 trials of 4 epochs, 2 workers (a few minutes)
+python examples/05_multi_trial.py          # 20 trials of 8 epochs, 2 workers (~2 minutes)
 python examples/05_multi_trial.py --fast   # smoke run used by the test suite
 """
 
@@ -22,8 +22,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=None)
     parser.add_argument("--storage", default=None, help="database (default ~/.archsearch)")
     args = parser.parse_args()
-    trials = args.trials or (3 if args.fast else 16)
-    epochs = 1 if args.fast else 4
+    trials = args.trials or (3 if args.fast else 20)
+    epochs = 1 if args.fast else 8
 
     evaluator = FunctionalEvaluator(
         train_and_evaluate, epochs=epochs, train_size=500 if args.fast else 3500
