@@ -65,3 +65,26 @@ def loss_like(model: torch.nn.Module) -> float:
 def pid_score(model: torch.nn.Module) -> float:
     """The worker's pid as a metric (to see which process ran a trial)."""
     return float(os.getpid())
+
+
+class OpsOnly(nn.Module):
+    """One choice of three ops: each decides how its trial goes wrong (or not)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.op = nn.LayerChoice({"crash": nn.Linear(4, 4), "hang": nn.Identity(), "ok": nn.Tanh()})
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(x)
+
+
+def misbehave(model: torch.nn.Module) -> float:
+    """'crash' segfaults its worker, 'hang' never returns, 'ok' scores 1."""
+    name = type(model.op).__name__
+    if name == "Linear":
+        import ctypes
+
+        ctypes.string_at(0)  # a real segmentation fault
+    if name == "Identity":
+        time.sleep(3600)
+    return 1.0

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 from experiment_jobs import (
+    OpsOnly,
     TinySpace,
     flaky_score,
     loss_like,
+    misbehave,
     score_model,
     slow_score,
 )
@@ -94,6 +96,19 @@ def test_failed_trials_are_recorded_and_the_experiment_goes_on(tmp_path: Path) -
     assert "RuntimeError" in (exploded.traceback or "")
     nan = next(t for t in trials if t.arch["op"] == "b")
     assert "nan" in (nan.error or "").lower()
+
+
+def test_a_segfault_and_a_hang_fail_only_their_trials(tmp_path: Path) -> None:
+    exp = Experiment(OpsOnly, FunctionalEvaluator(misbehave), GridSearch())
+    config = _config(
+        tmp_path, execution="local", trial_concurrency=2, max_trial_duration=3, max_duration=120
+    )
+    assert exp.run(config) == "done"
+    trials = {t.arch["op"]: t for t in open_storage(tmp_path / "exp.db").trials(exp.id or "")}
+    assert trials["crash"].status is TrialStatus.FAILED
+    assert "SIGSEGV" in (trials["crash"].error or "")
+    assert trials["hang"].status is TrialStatus.TIMEOUT
+    assert trials["ok"].status is TrialStatus.SUCCEEDED and trials["ok"].metric == 1.0
 
 
 def test_minimize_picks_the_smallest_metric(tmp_path: Path) -> None:
