@@ -239,6 +239,29 @@ def test_kill_and_resume_loses_and_duplicates_nothing(
     assert storage.experiment(record.id).status is ExperimentStatus.DONE
 
 
+def test_resume_refuses_an_experiment_that_still_runs(tmp_path: Path) -> None:
+    db = str(tmp_path / "exp.db")
+    script = tmp_path / "run.py"
+    script.write_text(
+        textwrap.dedent(RUN_SCRIPT.format(here=str(HERE), execution="inline", db=db, concurrency=1))
+    )
+    proc = subprocess.Popen([sys.executable, str(script)])
+    try:
+        storage = open_storage(db)
+        deadline = time.monotonic() + 60
+        running = ExperimentStatus.RUNNING
+        while time.monotonic() < deadline and not any(
+            e.status is running for e in storage.experiments()
+        ):
+            time.sleep(0.05)
+        (record,) = storage.experiments()
+        with pytest.raises(RuntimeError, match=f"running in process {proc.pid}.*archsearch stop"):
+            Experiment.resume(record.id, storage=db, run=False)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_local_debug_run_returns_the_first_candidates_metric() -> None:
     exp = Experiment(TinySpace(), FunctionalEvaluator(score_model), Random())
     assert exp.local_debug_run() == pytest.approx(0.25)  # op 'a' (Linear), width 1

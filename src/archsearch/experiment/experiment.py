@@ -20,13 +20,20 @@ import torch
 from archsearch.evaluator.base import Evaluator, Metric, Reporter, as_metric_dict
 from archsearch.evaluator.reporter import reporting_to
 from archsearch.execution.base import Backend
+from archsearch.execution.main_script import stop_if_importing_main
 from archsearch.execution.refs import NotTransferableError, Ref
 from archsearch.execution.worker import build_model
 from archsearch.experiment.config import ExperimentConfig
 from archsearch.experiment.runner import Runner, RunPlan
 from archsearch.nn.walk import search_space
 from archsearch.space import Architecture, OptimizeMode, SearchSpace, best_trials
-from archsearch.storage import ExperimentRecord, ExperimentStatus, Storage, open_storage
+from archsearch.storage import (
+    ExperimentRecord,
+    ExperimentStatus,
+    Storage,
+    display_status,
+    open_storage,
+)
 from archsearch.strategy.base import Strategy
 
 log = logging.getLogger("archsearch.experiment")
@@ -76,7 +83,11 @@ class Experiment:
 
     def run(self, config: ExperimentConfig | None = None, port: int | None = None) -> str:
         """Run until the budget is spent or the strategy has nothing left; return the final
-        status ("done" or "stopped"). With `port`, the dashboard serves on 127.0.0.1:port."""
+        status ("done" or "stopped"). With `port`, the dashboard serves on 127.0.0.1:port.
+
+        In a worker process importing the user's script (objects defined in it are needed
+        there), the import stops here instead: scripts need no `if __name__ == "__main__":`."""
+        stop_if_importing_main()
         if config is not None:
             self.config = config
         if self.config is None:
@@ -195,10 +206,16 @@ class Experiment:
 
         The model space, evaluator and strategy are loaded from storage unless given (they
         must be when they could not be stored). With `run=False` it is only loaded."""
+        stop_if_importing_main()
         store = open_storage(storage)
         record = store.experiment(experiment_id)
         if record.kind != "multi-trial":
             raise ValueError(f"experiment {experiment_id} is a {record.kind} run, not resumable")
+        if display_status(record) == "running" and record.pid != os.getpid():
+            raise RuntimeError(
+                f"experiment {experiment_id} is running in process {record.pid}; stop it "
+                f"first (archsearch stop {experiment_id}) or let it finish"
+            )
         parts = {
             "model_space": model_space,
             "evaluator": evaluator,

@@ -65,11 +65,6 @@ class Runner:
         """Ask the loop to end: running trials are cancelled, the experiment marked stopped."""
         self._stop.set()
 
-    @property
-    def stopped(self) -> bool:
-        """Whether a stop was asked for (here or through storage)."""
-        return self._stop.is_set()
-
     def run(self) -> str:
         """Run until the budget is spent; return "done" or "stopped"."""
         self._restore()

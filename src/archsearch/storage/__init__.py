@@ -7,6 +7,7 @@ from archsearch.storage.base import (
     MetricPoint,
     Storage,
 )
+from archsearch.storage.liveness import display_status, pid_alive
 from archsearch.storage.open import open_storage
 from archsearch.storage.paging import SORT_KEYS
 from archsearch.storage.schema import SCHEMA_VERSION, IncompatibleStorageError
@@ -22,5 +23,7 @@ __all__ = [
     "MetricPoint",
     "SQLiteStorage",
     "Storage",
+    "display_status",
     "open_storage",
+    "pid_alive",
 ]
