@@ -146,7 +146,7 @@ def test_stop_a_running_experiment_then_resume_it(
         code, out, _ = cli(capsys, "stop", record.id, "--storage", db)
         assert code == 0
         assert f"stop requested for experiment {record.id} (process {proc.pid})" in out
-        assert f"experiment {record.id} stopped (stopped)" in out
+        assert f"experiment {record.id} stopped; `archsearch resume {record.id}`" in out
         stdout, stderr = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:

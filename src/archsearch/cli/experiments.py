@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -21,8 +20,11 @@ from archsearch.storage import (
     ExperimentNotFoundError,
     ExperimentRecord,
     ExperimentStatus,
+    IncompatibleStorageError,
     Storage,
+    display_status,
     open_storage,
+    storage_file,
 )
 
 Command = Callable[[argparse.Namespace], int]
@@ -71,16 +73,32 @@ def _guarded(command: Command) -> Command:
             return command(args)
         except ExperimentNotFoundError as exc:
             print(f"error: {exc}", file=sys.stderr)
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, IncompatibleStorageError) as exc:
             print(f"error: {exc}", file=sys.stderr)
         return 1
 
     return run
 
 
+def open_existing(spec: str | None) -> Storage:
+    """The store `spec` names, refusing a file that does not exist: commands that only read
+    must not leave an empty database behind at a mistyped path."""
+    path = storage_file(spec)
+    if path is not None and not path.is_file():
+        raise FileNotFoundError(
+            f"no experiment store at {path}: nothing has been run with this storage "
+            "(check --storage, or leave it out for the default store)"
+        )
+    return open_storage(spec)
+
+
 # -- list ------------------------------------------------------------------------------------
 def list_command(args: argparse.Namespace) -> int:
     """Print one line per experiment, newest first."""
+    path = storage_file(args.storage)
+    if path is not None and not path.is_file():
+        print(f"no experiments in {path} (no such file)")
+        return 0
     storage = open_storage(args.storage)
     records = storage.experiments()
     if not records:
@@ -92,14 +110,14 @@ def list_command(args: argparse.Namespace) -> int:
 
 
 def _list_row(storage: Storage, record: ExperimentRecord) -> list[str]:
-    trials_column = best_column = "-"  # one-shot runs have no trials
+    trials = storage.trials(record.id)
+    trials_column = "-"  # a one-shot run is one trial (the supernet), not a budget of them
     if record.kind == "multi-trial":
-        trials = storage.trials(record.id)
         budget = record.config.get("max_trial_number")
         done = sum(t.status.finished for t in trials)
         trials_column = f"{done}/{budget if budget is not None else '-'}"
-        best = best_trials(trials, optimize_mode(record), 1)
-        best_column = f"{best[0].metric:.4g}" if best else "-"
+    best = best_trials(trials, optimize_mode(record), 1)
+    best_column = f"{best[0].metric:.4g}" if best else "-"
     return [
         record.id,
         record.name,
@@ -110,26 +128,6 @@ def _list_row(storage: Storage, record: ExperimentRecord) -> list[str]:
         _clock(record.started_at or record.created_at),
         _duration(running_seconds(record)),
     ]
-
-
-def display_status(record: ExperimentRecord) -> str:
-    """The status, with "interrupted" for a "running" experiment whose process is gone."""
-    if record.status is ExperimentStatus.RUNNING and not pid_alive(record.pid):
-        return "interrupted"
-    return record.status.value
-
-
-def pid_alive(pid: int | None) -> bool:
-    """Whether a process with this id exists on this machine."""
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process: it exists
-    return True
 
 
 def running_seconds(record: ExperimentRecord) -> float | None:
@@ -186,12 +184,19 @@ def resume_command(args: argparse.Namespace) -> int:
     """Continue an experiment in this process until its budget is spent."""
     from archsearch.experiment import Experiment
 
-    storage = open_storage(args.storage)
+    storage = open_existing(args.storage)
     record = storage.experiment(args.id)
     if display_status(record) == "running":
         print(
             f"error: experiment {args.id} is already running (process {record.pid}); "
             f"stop it first with `archsearch stop {args.id}`",
+            file=sys.stderr,
+        )
+        return 1
+    if record.status is ExperimentStatus.DONE:
+        print(
+            f"error: experiment {args.id} is done (its budget is spent or its strategy had "
+            "nothing left); only a stopped or interrupted experiment can be resumed",
             file=sys.stderr,
         )
         return 1
@@ -234,16 +239,34 @@ def summary(storage: Storage, experiment_id: str, storage_arg: str | None = None
         lines.append(f"best trial #{best[0].id}: {best[0].metric:.6g}  {json.dumps(best[0].arch)}")
     else:
         lines.append("no trial succeeded")
+    lines.extend(_last_failure(trials))
     if record.status is not ExperimentStatus.DONE:
         lines.append(f"continue it:  archsearch resume {experiment_id}{option}")
     lines.append(f"view it:      archsearch view {experiment_id}{option}")
-    lines.append(f"export:       archsearch export {experiment_id} --top-k 5{option}")
+    if best:
+        lines.append(f"export:       archsearch export {experiment_id} --top-k 5{option}")
     return "\n".join(lines)
+
+
+def _last_failure(trials: Sequence[Trial]) -> list[str]:
+    """Why the latest failed or timed-out trial ended, and its log: when every trial fails
+    the same way (a mistyped script, a stale search-space file) this is the fix."""
+    failed = [t for t in trials if t.status in (TrialStatus.FAILED, TrialStatus.TIMEOUT)]
+    if not failed:
+        return []
+    last = max(failed, key=lambda t: (t.ended_at or 0.0, t.id))
+    reason = (last.error or last.status.value).splitlines()[0]
+    if len(reason) > 300:
+        reason = reason[:299] + "…"
+    lines = [f"last failure: trial #{last.id}: {reason}"]
+    if last.log_path:
+        lines.append(f"  its log:    {last.log_path}")
+    return lines
 
 
 def stop_command(args: argparse.Namespace) -> int:
     """Ask the process running an experiment to stop, and wait until it has."""
-    storage = open_storage(args.storage)
+    storage = open_existing(args.storage)
     record = storage.experiment(args.id)
     state = display_status(record)
     if state == "interrupted":
@@ -260,8 +283,12 @@ def stop_command(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         record = storage.experiment(args.id)
-        if display_status(record) != "running":
-            print(f"experiment {args.id} stopped ({display_status(record)})")
+        state = display_status(record)
+        if state == "stopped":
+            print(f"experiment {args.id} stopped; `archsearch resume {args.id}` continues it")
+            return 0
+        if state != "running":  # it ended on its own first (done, failed, or its process died)
+            print(f"experiment {args.id} ended: {state}")
             return 0
         time.sleep(0.2)
     print(f"experiment {args.id} is still running after {args.timeout:g} s", file=sys.stderr)
@@ -273,7 +300,7 @@ def export_command(args: argparse.Namespace) -> int:
     """Write the `--top-k` best architectures with their metrics, best first."""
     if args.top_k < 1:
         raise ValueError(f"--top-k must be at least 1, got {args.top_k}")
-    storage = open_storage(args.storage)
+    storage = open_existing(args.storage)
     record = storage.experiment(args.id)
     best = best_trials(storage.trials(args.id), optimize_mode(record), args.top_k)
     text = json.dumps([_exported(rank, t) for rank, t in enumerate(best, 1)], indent=2)

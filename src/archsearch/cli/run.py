@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from archsearch.cli.experiments import run_and_summarise
+from archsearch.storage import IncompatibleStorageError, open_storage
 
 
 def add_parser(subparsers: Any) -> None:
@@ -40,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
         config = load_run_config(args.config)
         settings = config.experiment_config(args.storage)
         experiment = config.experiment()
-    except RunConfigError as exc:
+        open_storage(settings.storage)  # a bad store is a one-line error before anything runs
+    except (RunConfigError, ValueError, OSError, IncompatibleStorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return run_and_summarise(experiment, port=args.port, storage_arg=args.storage, config=settings)

@@ -59,7 +59,8 @@ class Runner:
         self.queue: deque[Trial] = deque()
         self.exhausted = False
         self.best: float | None = None
-        self.failed = 0  # finished without success: failed, timed out or cancelled
+        self.failed = 0  # failed or timed out
+        self.cancelled = 0  # cut short by this run's end or a stop (they run again on resume)
 
     def stop(self) -> None:
         """Ask the loop to end: running trials are cancelled, the experiment marked stopped."""
@@ -188,8 +189,8 @@ class Runner:
         self._record(trial)
         self.strategy.tell(trial)
         self._tally(trial)
-        bar.update(1)
         bar.set_postfix_str(self._postfix(), refresh=False)
+        bar.update(1)  # redraws with the postfix just set, so count and best agree
 
     def _cancel_running(self, bar: tqdm[Any]) -> None:
         """Cancel what still runs and record each result, then release the backend."""
@@ -229,7 +230,9 @@ class Runner:
 
     # -- progress -------------------------------------------------------------------------
     def _tally(self, trial: Trial) -> None:
-        if trial.status is not TrialStatus.SUCCEEDED:
+        if trial.status is TrialStatus.CANCELLED:
+            self.cancelled += 1
+        elif trial.status is not TrialStatus.SUCCEEDED:
             self.failed += 1
         value = score(trial, self.mode)
         if value is not None and (self.best is None or value > self.best):
@@ -249,7 +252,8 @@ class Runner:
         best = "-"
         if self.best is not None:
             best = f"{self.best if self.mode == 'maximize' else -self.best:.4g}"
-        return f"running={len(self.running)} failed={self.failed} best={best}"
+        cancelled = f" cancelled={self.cancelled}" if self.cancelled else ""
+        return f"running={len(self.running)} failed={self.failed}{cancelled} best={best}"
 
 
 def _done(trial: Trial) -> bool:

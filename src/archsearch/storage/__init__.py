@@ -8,7 +8,7 @@ from archsearch.storage.base import (
     Storage,
 )
 from archsearch.storage.liveness import display_status, pid_alive
-from archsearch.storage.open import open_storage
+from archsearch.storage.open import open_storage, storage_file
 from archsearch.storage.paging import SORT_KEYS
 from archsearch.storage.schema import SCHEMA_VERSION, IncompatibleStorageError
 from archsearch.storage.sqlite import SQLiteStorage
@@ -26,4 +26,5 @@ __all__ = [
     "display_status",
     "open_storage",
     "pid_alive",
+    "storage_file",
 ]

@@ -34,16 +34,27 @@ def open_storage(spec: StorageSpec = None) -> Storage:
     """
     if isinstance(spec, Storage):
         return spec
+    path = storage_file(spec)
+    assert path is not None  # only a Storage has no file
+    return SQLiteStorage(path)
+
+
+def storage_file(spec: StorageSpec = None) -> Path | None:
+    """The database file that `open_storage(spec)` would open, without opening or creating
+    anything (None for a `Storage` object). Read-only tools use it to refuse a path that holds
+    no store instead of creating an empty one there."""
+    if isinstance(spec, Storage):
+        return None
     if spec is None:
-        return SQLiteStorage(archsearch_home() / DEFAULT_FILE)
+        return archsearch_home() / DEFAULT_FILE
     if isinstance(spec, os.PathLike):
-        return SQLiteStorage(_as_file(os.fspath(spec)))
+        return _as_file(os.fspath(spec))
     if not isinstance(spec, str):
         raise TypeError(
             "storage must be a path, 'sqlite:///path', a Storage or None; "
             f"got {type(spec).__name__}"
         )
-    return SQLiteStorage(_as_file(_path_of(spec)))
+    return _as_file(_path_of(spec))
 
 
 def _path_of(spec: str) -> str:
