@@ -90,7 +90,7 @@ def test_read_only_commands_never_create_a_store(
     missing = tmp_path / "typo" / "exp.db"
     code, out, _ = cli(capsys, "list", "--storage", str(missing))
     assert code == 0 and out.strip() == f"no experiments in {missing} (no such file)"
-    for command in (["export", "abc"], ["stop", "abc"], ["resume", "abc"]):
+    for command in (["export", "abc"], ["stop", "abc"], ["resume", "abc"], ["view"]):
         code, out, err = cli(capsys, *command, "--storage", str(missing))
         assert code == 1, command
         assert err.startswith(f"error: no experiment store at {missing}"), err

@@ -6,6 +6,7 @@ trial's traceback, over a NAS-Bench-201-style cell (edge labels "1<-0" ... "3<-2
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -100,8 +101,10 @@ def multi_trial(
             created_at=start,
         )
     )
+    # The runner is this process: a "running" experiment whose process is gone shows as
+    # interrupted.
     storage.update_experiment(
-        experiment_id, status=ExperimentStatus.RUNNING, started_at=start, pid=12345
+        experiment_id, status=ExperimentStatus.RUNNING, started_at=start, pid=os.getpid()
     )
     log_dir.mkdir(parents=True, exist_ok=True)
     for n in range(1, trials + 1):

@@ -11,7 +11,8 @@ import sys
 import threading
 from typing import Any
 
-from archsearch.storage import ExperimentNotFoundError, open_storage
+from archsearch.cli.experiments import open_existing
+from archsearch.storage import ExperimentNotFoundError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         print(f"error: --port must be between 0 and 65535, got {args.port}", file=sys.stderr)
         return 1
     try:
-        storage = open_storage(args.storage)
+        storage = open_existing(args.storage)
         if args.id is not None:
             storage.experiment(args.id)
         handle = serve_in_background(storage, args.port, host=args.host, experiment_id=args.id)

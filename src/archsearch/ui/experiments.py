@@ -14,7 +14,7 @@ from archsearch.space import (
     Trial,
     TrialStatus,
 )
-from archsearch.storage import ExperimentRecord, Storage
+from archsearch.storage import ExperimentRecord, Storage, display_status
 from archsearch.ui.jsonable import finite
 from archsearch.ui.options import listed_options
 
@@ -46,16 +46,13 @@ def summary(storage: Storage, record: ExperimentRecord, now: float | None = None
         status=TrialStatus.SUCCEEDED,
     )
     best = {"trial": best_rows[0].id, "metric": best_rows[0].metric} if best_rows else None
-    end = record.ended_at if record.ended_at is not None else (now or time.time())
-    running = not record.status.finished and record.started_at is not None
-    duration = None
-    if record.started_at is not None and (record.ended_at is not None or running):
-        duration = max(0.0, end - record.started_at)
+    status = display_status(record)
+    duration = run_seconds(record, status, now)
     return {
         "id": record.id,
         "name": record.name,
         "kind": record.kind,
-        "status": record.status.value,
+        "status": status,
         "optimize_mode": mode,
         "created_at": record.created_at,
         "started_at": record.started_at,
@@ -66,6 +63,24 @@ def summary(storage: Storage, record: ExperimentRecord, now: float | None = None
         "progress": _progress(storage, record, counts, duration),
         "best": best,
     }
+
+
+def run_seconds(record: ExperimentRecord, status: str, now: float | None = None) -> float | None:
+    """Seconds the experiment has run over all its runs (None when unknown); `status` is its
+    `display_status`.
+
+    `started_at` restarts on every resume; the runner adds each finished run's time to
+    `spec["elapsed_s"]`, which is also what `max_duration` is counted against."""
+    if record.started_at is None:
+        return None
+    before = float(record.spec.get("elapsed_s", 0.0) or 0.0)
+    if status in ("running", "created"):  # elapsed_s holds the earlier runs only
+        return before + max(0.0, (now or time.time()) - record.started_at)
+    if before:
+        return before  # a finished run's time is in it
+    if record.ended_at is None:
+        return None  # interrupted before anything recorded how long it ran
+    return max(0.0, record.ended_at - record.started_at)
 
 
 def _progress(

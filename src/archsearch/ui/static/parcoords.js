@@ -8,16 +8,19 @@ const TOP = 28;
 const BOTTOM = 24;
 const LEFT = 110;
 const RIGHT = 80;
+const MIN_GAP = 90; // px between axes: room for a title and the next axis's tick labels
 
 /** `text` cut to `n` characters (the full text is in the element's <title>). */
 function short(text, n) {
   return text.length > n ? `${text.slice(0, n - 1)}…` : text;
 }
 
-/** A figure for {trials, metric, axes: [{label, ticks, values}]}. */
-export function parallel(data, mode) {
+/** A figure for {trials, metric, axes: [{label, ticks, values}]}, `available` pixels wide
+ * when its axes fit there at least MIN_GAP apart (else wider, and its card scrolls). */
+export function parallel(data, mode, available = 0) {
   const columns = data.axes.length + 1;
-  const width = Math.max(520, 130 * columns);
+  const needed = LEFT + RIGHT + MIN_GAP * (columns - 1);
+  const width = Math.max(520, Math.min(130 * columns, Math.max(available, needed)));
   const canvas = h("canvas", { width: width * 2, height: HEIGHT * 2, class: "parcoords-lines" });
   canvas.style.width = `${width}px`;
   canvas.style.height = `${HEIGHT}px`;
@@ -26,6 +29,8 @@ export function parallel(data, mode) {
   figure.style.width = `${width}px`;
   const xs = Array.from({ length: columns }, (_, i) => LEFT + ((width - LEFT - RIGHT) * i) / (columns - 1 || 1));
   const span = HEIGHT - TOP - BOTTOM;
+  const gap = columns > 1 ? xs[1] - xs[0] : width;
+  const titleChars = Math.max(8, Math.min(18, Math.floor(gap / 7.5))); // ~7.5 px a bold character
   const lo = Math.min(...data.metric);
   const hi = Math.max(...data.metric);
   const yMetric = (m) => TOP + span * (1 - (hi === lo ? 0.5 : (m - lo) / (hi - lo)));
@@ -55,7 +60,7 @@ export function parallel(data, mode) {
 
   data.axes.forEach((axis, a) => {
     labels.append(svg("line", { x1: xs[a], x2: xs[a], y1: TOP, y2: TOP + span, class: "axis" }));
-    labels.append(svg("text", { x: xs[a], y: TOP - 10, "text-anchor": "middle", class: "axis-title" }, svg("title", {}, axis.label), short(axis.label, 18)));
+    labels.append(svg("text", { x: xs[a], y: TOP - 10, "text-anchor": "middle", class: "axis-title" }, svg("title", {}, axis.label), short(axis.label, titleChars)));
     axis.ticks.forEach((tick, i) => {
       labels.append(svg("text", { x: xs[a] - 6, y: yTick(axis, i) + 4, "text-anchor": "end", class: "tick" }, svg("title", {}, tick), short(tick, 16)));
     });

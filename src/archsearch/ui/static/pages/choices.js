@@ -21,7 +21,7 @@ export async function mount(root, params) {
     }
     replace(para, h("h2", {}, "Parallel coordinates"), h("p", { class: "muted" },
       `${data.parallel.metric.length} succeeded trials; colour = metric (${data.optimize_mode === "maximize" ? "brighter is better" : "brighter is worse"}).`),
-      parallel(data.parallel, data.optimize_mode));
+      parallel(data.parallel, data.optimize_mode, para.clientWidth - 30)); // less the card's padding
     if (cards.size !== data.choices.length) {
       cards = new Map(data.choices.map((c) => [c.label, { table: h("table", { class: "grid compact" }), chart: chartBox(220) }]));
       replace(grid, data.choices.map((c) => {

@@ -14,14 +14,16 @@ export async function mount(root, params) {
   const space = h("section", { class: "card", id: "space" });
   const config = h("section", { class: "card", id: "config" });
   const title = h("h1", {});
+  const curves = h("div", { class: "row", id: "search-curves" },
+    h("section", { class: "card wide" }, h("h2", {}, "Best so far, by trial number"), byTrial),
+    h("section", { class: "card wide" }, h("h2", {}, "Best so far, by time"), byTime));
+  const distribution = h("section", { class: "card wide", id: "distribution" }, h("h2", {}, "Metric distribution"), hist);
   replace(
     root,
     title,
     h("div", { class: "row" }, facts, counts),
-    h("div", { class: "row" },
-      h("section", { class: "card wide" }, h("h2", {}, "Best so far, by trial number"), byTrial),
-      h("section", { class: "card wide" }, h("h2", {}, "Best so far, by time"), byTime)),
-    h("div", { class: "row" }, h("section", { class: "card wide" }, h("h2", {}, "Metric distribution"), hist), config),
+    curves,
+    h("div", { class: "row" }, distribution, config),
     space,
   );
   let spaceDrawn = false;
@@ -35,7 +37,11 @@ export async function mount(root, params) {
       drawSpace(space, data.search_space);
       spaceDrawn = true;
     }
-    await drawCurves(byTrial, byTime, hist, data);
+    // A one-shot run is one trial (the supernet): best-so-far curves and a distribution of one
+    // value say nothing; its epochs are on the One-shot page.
+    const oneshot = data.kind === "oneshot";
+    curves.hidden = distribution.hidden = oneshot;
+    if (!oneshot) await drawCurves(byTrial, byTime, hist, data);
   }
   await update();
   return { update };
@@ -104,19 +110,23 @@ function drawSpace(el, space) {
   );
 }
 
+/** Whole-number ticks for an axis of counts or trial numbers when there are few of them
+ * (plotly would otherwise tick 0.5, 1, 1.5, ...). */
+const few = (n) => (n <= 10 ? { dtick: 1 } : {});
+
 async function drawCurves(byTrial, byTime, hist, d) {
   const c = d.curve;
   const hover = (ids) => ids.map((i) => `trial #${i}`);
   await draw(byTrial, [
     { x: c.trial, y: c.metric, text: hover(c.trial), mode: "markers", type: "scatter", name: "trial metric", marker: { size: 5, color: "#94a3b8" } },
     { x: c.trial, y: c.best, mode: "lines", type: "scatter", name: "best so far", line: { shape: "hv", color: "#2563eb", width: 2 } },
-  ], { xaxis: axis("trial number"), yaxis: axis("metric") });
+  ], { xaxis: axis("trial number", few(c.trial.length)), yaxis: axis("metric") });
   await draw(byTime, [
     { x: c.time, y: c.time_metric, text: hover(c.time_trial), mode: "markers", type: "scatter", name: "trial metric", marker: { size: 5, color: "#94a3b8" } },
     { x: c.time, y: c.time_best, mode: "lines", type: "scatter", name: "best so far", line: { shape: "hv", color: "#2563eb", width: 2 } },
   ], { xaxis: axis("seconds since the first trial started"), yaxis: axis("metric") });
   await draw(hist, [{ x: c.metric, type: "histogram", marker: { color: "#2563eb" }, name: pt("metric") }], {
-    xaxis: axis("final metric"), yaxis: axis("trials"), bargap: 0.05,
+    xaxis: axis("final metric"), yaxis: axis("trials", few(c.metric.length)), bargap: 0.05,
   });
   byTrial.dataset.points = String(c.trial.length);
 }

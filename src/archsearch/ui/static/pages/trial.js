@@ -82,6 +82,11 @@ export async function mount(root, params) {
       log.hidden = true;
       return;
     }
+    if (data.log.size === 0) {
+      logInfo.textContent = "The log file is empty: the trial printed nothing.";
+      log.hidden = true;
+      return;
+    }
     const response = await fetch(`/api/${base}/trials/${seg(data.id)}/log?kb=64`);
     const text = await response.text();
     log.hidden = false;
