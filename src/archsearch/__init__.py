@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from archsearch.space import Architecture, InvalidArchitectureError, SearchSpace
 
@@ -59,6 +59,19 @@ def report_final_result(metric: Any) -> None:
     impl(metric)
 
 
+Traced = TypeVar("Traced")
+
+
+def trace(obj: Traced) -> Traced:
+    """Return `obj` unchanged (NNI's `nni.trace`, kept so NNI code runs unchanged).
+
+    NNI recorded a class's constructor arguments to rebuild the object in a trial. archsearch
+    sends an object to a trial by import reference or pickle, so nothing needs tracing; to
+    rebuild something in the trial instead (a dataset read from disk), use
+    `archsearch.evaluator.serialize(cls, *args, **kwargs)`."""
+    return obj
+
+
 __all__ = [
     "Architecture",
     "InvalidArchitectureError",
@@ -69,4 +82,5 @@ __all__ = [
     "report_final_result",
     "report_intermediate_result",
     "search_space",
+    "trace",
 ]

@@ -1,8 +1,10 @@
 """The `archsearch run` configuration: an NNI-style YAML file describing a classic experiment.
 
-Keys may be written in NNI's camelCase or in snake_case. Paths are relative to the file's
-folder. `load_run_config` checks everything and says what is wrong and what would be valid;
-`RunConfig.experiment()` builds the `Experiment` (bare search space, `ScriptEvaluator`, strategy).
+Keys may be written in NNI's camelCase or in snake_case; NNI's v1 format (`authorName`,
+`maxTrialNum`, `trial: {command, codeDir}`, ...) is read too (`legacy_config.py`). Paths are
+relative to the file's folder. `load_run_config` checks everything and says what is wrong and
+what would be valid; `RunConfig.experiment()` builds the `Experiment` (bare search space,
+`ScriptEvaluator`, strategy).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import yaml
 
 from archsearch import strategy as strategies
+from archsearch.classic.legacy_config import LegacyConfigError, from_v1, is_v1
 from archsearch.classic.script import ScriptEvaluator
 from archsearch.classic.tuner import TunerStrategy
 from archsearch.experiment import Experiment, ExperimentConfig
@@ -45,6 +48,7 @@ KEYS = {
     "optimize_mode": "optimizeMode",
     "storage": "storage",
     "training_service": "trainingService",
+    "trial_gpu_number": "trialGpuNumber",
 }
 """Accepted keys (snake_case → NNI's camelCase spelling)."""
 
@@ -118,6 +122,11 @@ def load_run_config(path: str | os.PathLike[str]) -> RunConfig:
         raise RunConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, Mapping):
         raise RunConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+    if is_v1(data):
+        try:
+            data = from_v1(data, str(path))
+        except LegacyConfigError as exc:
+            raise RunConfigError(str(exc)) from None
     raw = normalise_keys(data, KEYS, f"{path}")
     folder = file.parent
     command = raw.get("trial_command")
@@ -127,7 +136,6 @@ def load_run_config(path: str | os.PathLike[str]) -> RunConfig:
             "'python train.py'"
         )
     code_dir = _existing_dir(folder / str(raw.get("trial_code_directory", ".")), path)
-    _check_training_service(raw.get("training_service"), path)
     settings = _settings(raw, folder, path)
     return RunConfig(
         path=file,
@@ -164,15 +172,32 @@ def _existing_dir(folder: Path, path: Any) -> Path:
     return folder.resolve()
 
 
-def _check_training_service(value: Any, path: Any) -> None:
-    if value is None:
-        return
-    platform = value.get("platform") if isinstance(value, Mapping) else value
-    if platform != "local" or (isinstance(value, Mapping) and set(value) - {"platform"}):
+def _training_service(value: Any, path: Any) -> dict[str, Any]:
+    """The trainingService section as `LocalConfig` settings. Script trials see the GPUs of
+    this machine as the environment gives them; nothing assigns GPUs to them, so
+    `gpuIndices` is refused rather than ignored."""
+    section = {"platform": value} if isinstance(value, str) else value
+    if not isinstance(section, Mapping):
+        raise RunConfigError(f"{path}: trainingService must be a mapping, got {value!r}")
+    settings = normalise_keys(
+        section,
+        {"platform": "platform", "use_active_gpu": "useActiveGpu", "gpu_indices": "gpuIndices"},
+        f"{path}: trainingService",
+    )
+    if settings.get("platform", "local") != "local":
         raise RunConfigError(
             f"{path}: trainingService {value!r} is not supported; trials run on this machine "
             "(use {platform: local} or leave it out)"
         )
+    if "gpu_indices" in settings:
+        raise RunConfigError(f"{path}: trainingService gpuIndices: {_NO_GPU_ASSIGNMENT}")
+    return settings
+
+
+_NO_GPU_ASSIGNMENT = (
+    "script trials are not given GPUs; they see this machine's GPUs as their environment "
+    "does (set CUDA_VISIBLE_DEVICES in trialCommand to choose)"
+)
 
 
 def _search_space(raw: Mapping[str, Any], folder: Path, path: Any) -> SearchSpace:
@@ -216,6 +241,11 @@ def _settings(raw: Mapping[str, Any], folder: Path, path: Any) -> dict[str, Any]
     ]:
         if key in raw:
             settings[name] = raw[key]
+    if "training_service" in raw:
+        settings["training_service"] = _training_service(raw["training_service"], path)
+    gpus = raw.get("trial_gpu_number")
+    if gpus not in (None, 0):
+        raise RunConfigError(f"{path}: trialGpuNumber {gpus!r}: {_NO_GPU_ASSIGNMENT}; use 0")
     storage = raw.get("storage")
     if storage is not None:
         text = os.path.expanduser(str(storage))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from archsearch.evaluator.base import Evaluator, Metric, Reporter
 from archsearch.evaluator.reporter import reporting_to
+from archsearch.space import Architecture
 
 if TYPE_CHECKING:
     import torch
@@ -21,6 +22,10 @@ class FunctionalEvaluator(Evaluator):
     final metric (a number, or a dict with the main value at "default"); a returned metric wins.
     The evaluator pickles when `function` is defined at module level and the keyword arguments
     pickle, which is what sending it to a worker process needs.
+
+    NNI 2.x passed the model *class*: a function whose first parameter is named `model_cls`
+    (NNI's spelling, `def evaluate_model(model_cls): model = model_cls()`) is given a
+    zero-argument factory instead, each call of which builds the trial's fixed model anew.
     """
 
     def __init__(self, function: Callable[..., Any], /, **kwargs: Any) -> None:
@@ -32,9 +37,28 @@ class FunctionalEvaluator(Evaluator):
         _check_arguments(function, kwargs)
         self.function = function
         self.arguments: Mapping[str, Any] = dict(kwargs)
+        self.wants_factory = _first_parameter(function) == FACTORY_PARAMETER
 
     def evaluate(self, model: torch.nn.Module, reporter: Reporter) -> Metric | None:
-        """Call the function on `model` with `reporter` receiving its reports."""
+        """Call the function on `model` (or, for a `model_cls` function, on a factory
+        returning it) with `reporter` receiving its reports."""
+        if self.wants_factory:
+            return self._call(lambda: model, reporter)
+        return self._call(model, reporter)
+
+    def evaluate_trial(
+        self,
+        build_model: Callable[[], torch.nn.Module],
+        arch: Architecture,
+        reporter: Reporter,
+    ) -> Metric | None:
+        """Call the function on the trial's fixed model; a `model_cls` function gets
+        `build_model` itself, so every `model_cls()` is a freshly initialised fixed model."""
+        if self.wants_factory:
+            return self._call(build_model, reporter)
+        return self._call(build_model(), reporter)
+
+    def _call(self, model: Any, reporter: Reporter) -> Metric | None:
         with reporting_to(reporter):
             result: Metric | None = self.function(model, **self.arguments)
         return result
@@ -45,8 +69,19 @@ class FunctionalEvaluator(Evaluator):
         return f"FunctionalEvaluator({name}{args})"
 
 
+FACTORY_PARAMETER = "model_cls"
+"""A function whose first parameter has this name gets a model factory (NNI 2.x's call)."""
+
 _MODEL = object()
 """Stands in for the model when checking a function's signature at construction."""
+
+
+def _first_parameter(function: Callable[..., Any]) -> str | None:
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    return parameters[0].name if parameters else None
 
 
 def _check_arguments(function: Callable[..., Any], kwargs: Mapping[str, Any]) -> None:

@@ -3,6 +3,8 @@
 Each trains the fixed model with a `pytorch_lightning.Trainer` and reports the validation metric
 of every epoch. PyTorch Lightning is imported when an evaluator is constructed (to check the
 trainer arguments) and when a trial runs, never by `import archsearch.evaluator`.
+`DataLoader` is torch's, here because NNI's examples take it from the module of these
+evaluators (`pl.DataLoader`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import torch
+from torch.utils.data import DataLoader as DataLoader  # re-exported: NNI's `pl.DataLoader`
 
 from archsearch.evaluator.base import Evaluator, Metric, Reporter
 from archsearch.evaluator.serialize import built
@@ -41,8 +44,9 @@ class SupervisedEvaluator(Evaluator):
 
     Data comes as `train_dataloaders` and `val_dataloaders` (DataLoaders yielding
     `(input, target)` batches, or recipes made by `archsearch.evaluator.serialize`, built in
-    the trial's process on first use) or as a Lightning `datamodule`. Remaining keyword
-    arguments go to `pytorch_lightning.Trainer` over `TRIAL_TRAINER_DEFAULTS`.
+    the trial's process on first use) or as a Lightning `datamodule`; `train_dataloader` is
+    NNI 2.x's spelling of `train_dataloaders`. Remaining keyword arguments go to
+    `pytorch_lightning.Trainer` over `TRIAL_TRAINER_DEFAULTS`.
     """
 
     default_criterion: Callable[[], torch.nn.Module] = torch.nn.MSELoss
@@ -59,9 +63,17 @@ class SupervisedEvaluator(Evaluator):
         datamodule: Any = None,
         max_epochs: int = 10,
         export_onnx: bool = False,
+        train_dataloader: Any = None,
         **trainer_kwargs: Any,
     ) -> None:
         name = type(self).__name__
+        if train_dataloader is not None:
+            if train_dataloaders is not None:
+                raise ValueError(
+                    f"{name}: give train_dataloaders or train_dataloader (NNI 2.x's name for the "
+                    "same argument), not both"
+                )
+            train_dataloaders = train_dataloader
         _check_data(name, train_dataloaders, val_dataloaders, datamodule)
         if export_onnx:
             raise ValueError(

@@ -26,6 +26,7 @@ from archsearch.execution.base import Backend, Event, Job, MetricReport, TrialRe
 from archsearch.execution.gpus import worker_envs
 from archsearch.execution.inline import check_duration
 from archsearch.execution.logs import append_note
+from archsearch.execution.main_script import main_not_inherited
 from archsearch.space import TrialStatus
 
 START_METHODS = ("spawn", "forkserver")
@@ -71,9 +72,10 @@ class LocalBackend(Backend):
     - `shutdown()` (also run at interpreter exit and when the backend is garbage collected)
       stops idle workers with a message and kills busy ones; no worker outlives the runner.
 
-    Objects defined in the user's `__main__` script work: multiprocessing re-imports that
-    script in each worker under the name `__mp_main__` (its `if __name__ == "__main__":`
-    block does not run there).
+    Objects defined in the user's `__main__` script work: a worker imports that script the
+    first time it needs one, under the name `__mp_main__` (its `if __name__ == "__main__":`
+    block does not run there), and stops where the script starts an experiment, so NNI-style
+    scripts without that block do not start the experiment again in each worker.
     """
 
     def __init__(
@@ -221,7 +223,8 @@ class LocalBackend(Backend):
         process = self._ctx.Process(
             target=local_worker.main, args=(theirs, spec), name=f"archsearch-worker-{slot}"
         )
-        process.start()
+        with main_not_inherited():  # the worker imports the user's script when it needs it
+            process.start()
         theirs.close()
         return _Worker(slot=slot, process=process, conn=ours)
 

@@ -2,7 +2,7 @@
 
 An importable object (a module-level class or function) travels as `module:qualname`; anything
 else travels as a pickle. Objects defined in the user's script (`__main__`) are found again in
-another process by importing that script under another name, as multiprocessing does.
+another process by importing that script under another name (`main_script.import_main`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archsearch.evaluator.serialize import import_reference, resolve
+from archsearch.execution.main_script import import_main
 
 
 class NotTransferableError(TypeError):
@@ -120,14 +121,12 @@ def _main_path() -> str | None:
 
 
 def _ensure_main(main_path: str | None) -> None:
-    """Make the user's script importable as `__main__` here, the way multiprocessing's spawn
-    does (run under the name `__mp_main__`, so its `if __name__ == "__main__"` block does not
-    run), unless this process already is that script."""
+    """Make the user's script importable as `__main__` here (under the name `__mp_main__`, so
+    its `if __name__ == "__main__"` block does not run, and only up to where it starts an
+    experiment: see `main_script`), unless this process already is that script."""
     if main_path is None:
         return
     main = sys.modules.get("__main__")
-    if getattr(main, "__file__", None) == main_path or "__mp_main__" in sys.modules:
+    if getattr(main, "__file__", None) == main_path:  # this process is (or imported) it
         return
-    from multiprocessing import spawn
-
-    spawn.import_main_path(main_path)
+    import_main(main_path)

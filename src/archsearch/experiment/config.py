@@ -12,9 +12,20 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from archsearch.experiment.training_service import LocalConfig
 from archsearch.space import OPTIMIZE_MODES
 
 EXECUTIONS = ("inline", "local", "threads", "ray")
+
+EXECUTION_ENGINES = ("py", "base")
+"""NNI's execution engines that mean what archsearch does: run the user's Python model."""
+
+_OTHER_ENGINES = {
+    "oneshot": "one-shot search runs without an experiment: see archsearch.oneshot (DartsTrainer, "
+    "SposTrainer, ...)",
+    "benchmark": "for NAS-Bench-201 queries use the NasBench201Tabular evaluator",
+    "cgo": "cross-graph optimisation is not available",
+}
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*$")
@@ -63,6 +74,12 @@ class ExperimentConfig:
     - `optimize_mode`: "maximize" or "minimize" the final metric.
     - `trial_gpu_number`: GPUs given to each trial by local execution (None: one each when
       CUDA is present, else none; 0: never a GPU).
+    - `training_service`: NNI's section for where trials run (`LocalConfig`: platform "local",
+      `use_active_gpu`, `gpu_indices`); set its attributes one by one, as NNI examples do.
+    - `execution_engine`: NNI's setting, "py" or "base"; both run the Python model (archsearch
+      has one engine), so it is only checked and stored.
+
+    NNI's name `max_experiment_duration` reads and writes `max_duration`.
     """
 
     experiment_name: str | None
@@ -74,6 +91,8 @@ class ExperimentConfig:
     storage: str | None
     optimize_mode: str
     trial_gpu_number: int | None
+    training_service: LocalConfig
+    execution_engine: str
 
     DEFAULTS: ClassVar[dict[str, Any]] = {
         "experiment_name": None,
@@ -85,28 +104,48 @@ class ExperimentConfig:
         "storage": None,
         "optimize_mode": "maximize",
         "trial_gpu_number": None,
+        "training_service": "local",
+        "execution_engine": "py",
     }
 
+    ALIASES: ClassVar[dict[str, str]] = {"max_experiment_duration": "max_duration"}
+    """NNI's names for settings that have another name here."""
+
     def __init__(self, execution: str = "inline", **settings: Any) -> None:
+        for alias, name in self.ALIASES.items():
+            if alias in settings:
+                if name in settings:
+                    raise TypeError(f"give {name} or {alias} (the same setting), not both")
+                settings[name] = settings.pop(alias)
         unknown = sorted(set(settings) - set(self.DEFAULTS))
         if unknown:
-            raise TypeError(
-                f"unknown ExperimentConfig settings {unknown}; valid: {sorted(self.DEFAULTS)}"
-            )
+            raise TypeError(f"unknown ExperimentConfig settings {unknown}; valid: {_valid_names()}")
         for name, default in self.DEFAULTS.items():
             setattr(self, name, settings.get(name, default))
         self.execution = execution
 
     def __setattr__(self, name: str, value: Any) -> None:
+        name = self.ALIASES.get(name, name)
         if name not in self.DEFAULTS:
             raise AttributeError(
-                f"ExperimentConfig has no setting {name!r}; valid: {sorted(self.DEFAULTS)}"
+                f"ExperimentConfig has no setting {name!r}; valid: {_valid_names()}"
             )
         object.__setattr__(self, name, _check(name, value))
 
+    @property
+    def max_experiment_duration(self) -> float | None:
+        """NNI's name of `max_duration`."""
+        return self.max_duration
+
+    @max_experiment_duration.setter
+    def max_experiment_duration(self, value: float | None) -> None:
+        self.max_duration = value
+
     def to_json(self) -> dict[str, Any]:
         """The settings as a JSON-able dict (what storage keeps)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["training_service"] = self.training_service.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ExperimentConfig:
@@ -123,7 +162,21 @@ class ExperimentConfig:
             )
 
 
+def _valid_names() -> list[str]:
+    return sorted([*ExperimentConfig.DEFAULTS, *ExperimentConfig.ALIASES])
+
+
 def _check(name: str, value: Any) -> Any:
+    if name == "training_service":
+        return LocalConfig.of(value)
+    if name == "execution_engine":
+        if value not in EXECUTION_ENGINES:
+            hint = _OTHER_ENGINES.get(value, "")
+            raise ValueError(
+                f"execution_engine must be one of {list(EXECUTION_ENGINES)} (both run the Python "
+                f"model), got {value!r}" + (f"; {hint}" if hint else "")
+            )
+        return value
     if name == "experiment_name":
         if value is not None and not isinstance(value, str):
             raise ValueError(f"experiment_name must be a string, got {value!r}")
@@ -138,7 +191,10 @@ def _check(name: str, value: Any) -> Any:
         return parse_duration(value, name)
     if name == "execution":
         if value not in EXECUTIONS:
-            raise ValueError(f"execution must be one of {list(EXECUTIONS)}, got {value!r}")
+            raise ValueError(
+                f"execution must be one of {list(EXECUTIONS)}, got {value!r} (trials run on this "
+                "machine: NNI's remote, cluster and cloud training services are not available)"
+            )
         return value
     if name == "optimize_mode":
         if value not in OPTIMIZE_MODES:

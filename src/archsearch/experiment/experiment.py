@@ -161,16 +161,25 @@ class Experiment:
 
     # -- results ---------------------------------------------------------------------------
     def export_top_models(
-        self, top_k: int = 1, formatter: Literal["dict", "instance"] = "dict"
+        self,
+        top_k: int = 1,
+        formatter: Literal["dict", "instance"] = "dict",
+        *,
+        optimize_mode: OptimizeMode | None = None,
     ) -> list[Any]:
-        """The `top_k` best architectures (by the config's optimize mode), best first: as dicts,
-        or with formatter="instance" as fixed plain PyTorch models."""
+        """The `top_k` best architectures, best first: as dicts, or with formatter="instance"
+        as fixed plain PyTorch models. Best by `optimize_mode` (NNI's argument), by default
+        the experiment's."""
         if formatter not in ("dict", "instance"):
             raise ValueError(f"formatter must be 'dict' or 'instance', got {formatter!r}")
+        if optimize_mode not in (None, "maximize", "minimize"):
+            raise ValueError(
+                f"optimize_mode must be 'maximize', 'minimize' or None, got {optimize_mode!r}"
+            )
         if self.id is None:
             raise RuntimeError("the experiment has not run yet: call run() first")
         record = self.storage.experiment(self.id)
-        mode: OptimizeMode = (
+        mode: OptimizeMode = optimize_mode or (
             "minimize" if record.config.get("optimize_mode") == "minimize" else "maximize"
         )
         best = best_trials(self.storage.trials(self.id), mode, top_k)
@@ -364,7 +373,11 @@ def _make_backend(config: ExperimentConfig) -> Backend:
     if config.execution == "local":
         from archsearch.execution.local import LocalBackend
 
-        return LocalBackend(config.trial_concurrency, gpus_per_trial=config.trial_gpu_number)
+        return LocalBackend(
+            config.trial_concurrency,
+            gpus=config.training_service.gpu_indices,
+            gpus_per_trial=config.trial_gpu_number,
+        )
     if config.execution == "threads":
         from archsearch.execution.threads import ThreadBackend
 

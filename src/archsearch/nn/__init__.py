@@ -14,6 +14,7 @@ from archsearch.nn.fixed import FixedCell, FixedInputChoice
 from archsearch.nn.input_choice import InputChoice
 from archsearch.nn.layer_choice import LayerChoice
 from archsearch.nn.layers import *  # noqa: F403  (value-choice-aware layers shadow torch.nn's)
+from archsearch.nn.model_wrapper import model_wrapper
 from archsearch.nn.mutable import Mutable
 from archsearch.nn.repeat import Repeat
 from archsearch.nn.scope import MutableScope
@@ -40,6 +41,7 @@ __all__ = [
     "fix",
     "functional",
     "init",
+    "model_wrapper",
     "search_space",
     "utils",
     "walk",

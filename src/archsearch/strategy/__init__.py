@@ -1,8 +1,8 @@
 """Multi-trial strategies behind one ask/tell interface (torch-free).
 
 `Random`, `GridSearch`, `RegularizedEvolution`, `TPE` (needs Optuna, imported when it starts)
-and `PolicyBasedRL`, and the wrappers `Deduplicate` and `ConstraintFilter`, which work with any
-strategy.
+and `PolicyBasedRL` (NNI's names; `TPEStrategy` is NNI 2.0–2.5's name of `TPE`), and the
+wrappers `Deduplicate` and `ConstraintFilter`, which work with any strategy.
 """
 
 from archsearch.strategy.base import Strategy
@@ -20,6 +20,9 @@ from archsearch.strategy.seen import SeenArchitectures, arch_key
 from archsearch.strategy.tpe import TPE
 from archsearch.strategy.wrapper import StrategyWrapper
 
+TPEStrategy = TPE
+"""NNI 2.0–2.5's name of `TPE`."""
+
 __all__ = [
     "TPE",
     "Constraint",
@@ -33,5 +36,6 @@ __all__ = [
     "SeenArchitectures",
     "Strategy",
     "StrategyWrapper",
+    "TPEStrategy",
     "arch_key",
 ]
