@@ -1,5 +1,8 @@
 """A classic-mode trial script: train one architecture of `model.Net` on MNIST-1D.
 
+The search compares architectures by their validation accuracy (the last 500 training
+sequences, never trained on); the test accuracy is reported beside it, never used to choose.
+
     python train.py                    # standalone: the first candidate of every choice
     archsearch run config.yml          # a search: one run of this script per trial
 
@@ -13,7 +16,7 @@ import argparse
 
 import torch
 from model import Net
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from archsearch.classic import (
     get_and_apply_next_architecture,
@@ -46,7 +49,9 @@ def main() -> None:
     model = get_and_apply_next_architecture(Net())
     print("architecture:", {k: v["_value"] for k, v in get_current_parameter().items()})
     data = load_mnist1d()
-    loader = DataLoader(data.train, batch_size=128, shuffle=True)
+    n = len(data.train)  # type: ignore[arg-type]
+    train, valid = Subset(data.train, range(n - 500)), Subset(data.train, range(n - 500, n))
+    loader = DataLoader(train, batch_size=128, shuffle=True)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     for epoch in range(args.epochs):
         model.train()
@@ -54,11 +59,12 @@ def main() -> None:
             optimizer.zero_grad()
             torch.nn.functional.cross_entropy(model(x), y).backward()
             optimizer.step()
-        acc = accuracy(model, data.test)
+        acc = accuracy(model, valid)
         report_intermediate_result(acc)
-        print(f"epoch {epoch + 1}: test accuracy {acc:.3f}", flush=True)
-    report_final_result(acc)
-    print(f"accuracy: {acc:.3f}")
+        print(f"epoch {epoch + 1}: validation accuracy {acc:.3f}", flush=True)
+    test = accuracy(model, data.test)
+    report_final_result({"default": acc, "test": test})
+    print(f"accuracy: {acc:.3f} validation, {test:.3f} test")
 
 
 if __name__ == "__main__":
