@@ -131,3 +131,103 @@ def test_list_shows_a_one_shot_runs_final_metric(
     assert code == 0
     assert out.splitlines()[1].split()[:6] == ["os1", "darts", "run", "oneshot", "done", "-"]
     assert out.splitlines()[1].split()[6] == "0.8125"
+
+
+SPACE_MODULE = """
+import time
+
+import torch
+
+import archsearch.nn as nn
+
+
+class Space(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.op = nn.LayerChoice({"a": nn.Identity(), "b": nn.Tanh(), "c": nn.Sigmoid()})
+        self.act = nn.LayerChoice({"relu": nn.ReLU(), "none": nn.Identity()})
+
+    def forward(self, x):
+        return self.act(self.op(x))
+
+
+def score(model, seconds):
+    time.sleep(seconds)
+    return float(model(torch.ones(1)).sum())
+"""
+
+SEARCH_SCRIPT = """
+import sys
+
+from space_mod import Space, score  # a module beside the script, as in examples/
+
+from archsearch.evaluator import FunctionalEvaluator
+from archsearch.experiment import Experiment, ExperimentConfig
+from archsearch.strategy import GridSearch
+
+if __name__ == "__main__":
+    experiment = Experiment(Space, FunctionalEvaluator(score, seconds=0.5), GridSearch())
+    experiment.run(ExperimentConfig("inline", storage=sys.argv[1], max_trial_number=6))
+"""
+
+
+def test_resume_from_another_folder_finds_the_scripts_modules(tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "space_mod.py").write_text(SPACE_MODULE)
+    (folder / "search.py").write_text(SEARCH_SCRIPT)
+    db = str(tmp_path / "exp.db")
+    proc = subprocess.Popen([sys.executable, str(folder / "search.py"), db], cwd=folder)
+    try:
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            experiments = open_storage(db).experiments() if Path(db).exists() else []
+            if experiments and any(
+                t.status is TrialStatus.SUCCEEDED
+                for t in open_storage(db).trials(experiments[0].id)
+            ):
+                break
+            time.sleep(0.1)
+    finally:
+        proc.kill()  # like kill -9: the experiment stays "running", its process gone
+        proc.wait()
+    (record,) = open_storage(db).experiments()
+
+    def resume() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*ARCHSEARCH, "resume", record.id, "--storage", db],
+            cwd=tmp_path,  # not the script's folder
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    (folder / "space_mod.py").rename(folder / "moved.py")
+    result = resume()
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith(
+        f"error: experiment {record.id}: cannot load its stored model space space_mod:Space "
+        f"(saved by {folder / 'search.py'}): ModuleNotFoundError"
+    )
+    (folder / "moved.py").rename(folder / "space_mod.py")
+    result = resume()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"experiment {record.id} done: 6 trials (6 succeeded)" in result.stdout
+
+
+def test_a_reader_that_leaves_early_gets_no_error(tmp_path: Path) -> None:
+    db = str(tmp_path / "exp.db")
+    storage = open_storage(db)
+    for i in range(50):
+        storage.create_experiment(
+            ExperimentRecord(id=f"e{i}", name="x" * 80, config={}, created_at=time.time())
+        )
+    # `archsearch list | head -1`: the reader is gone before the command writes.
+    proc = subprocess.Popen(
+        [*ARCHSEARCH, "list", "--storage", db], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert stderr == ""

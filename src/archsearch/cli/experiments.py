@@ -73,6 +73,8 @@ def _guarded(command: Command) -> Command:
             return command(args)
         except ExperimentNotFoundError as exc:
             print(f"error: {exc}", file=sys.stderr)
+        except BrokenPipeError:
+            raise  # the reader of stdout left (`| head`): main() ends quietly
         except (ValueError, OSError, IncompatibleStorageError) as exc:
             print(f"error: {exc}", file=sys.stderr)
         return 1

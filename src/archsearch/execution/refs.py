@@ -8,6 +8,7 @@ another process by importing that script under another name (`main_script.import
 from __future__ import annotations
 
 import base64
+import os
 import pickle
 import sys
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ class Ref:
         key = self.target or self.pickled
         if key in _cache:
             return _cache[key]
+        _script_folder_importable(self.main_path)
         if self.target is not None:
             if self.target.startswith("__main__:"):
                 _ensure_main(self.main_path)
@@ -118,6 +120,18 @@ def _main_path() -> str | None:
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
     return str(path) if path else None
+
+
+def _script_folder_importable(main_path: str | None) -> None:
+    """Put the folder of the script that made the reference on `sys.path` (at the end), as
+    Python did when the script ran: its sibling modules (`from mnist1d_cnn import Net`) then
+    import here too, e.g. in `archsearch resume` started from another folder, and in the
+    workers it spawns, which inherit `sys.path`."""
+    if main_path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(main_path))
+    if folder not in sys.path and os.path.isdir(folder):
+        sys.path.append(folder)
 
 
 def _ensure_main(main_path: str | None) -> None:

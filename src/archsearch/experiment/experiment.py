@@ -362,7 +362,17 @@ def _load_part(record: ExperimentRecord, name: str) -> Any:
             f"experiment {record.id}: its {name.replace('_', ' ')} could not be stored (not "
             f"importable or picklable); pass it: Experiment.resume({record.id!r}, {name}=...)"
         )
-    return Ref.from_json(data).load()
+    ref = Ref.from_json(data)
+    try:
+        return ref.load()
+    except Exception as exc:
+        where = f" (saved by {ref.main_path})" if ref.main_path else ""
+        raise ValueError(
+            f"experiment {record.id}: cannot load its stored {name.replace('_', ' ')} "
+            f"{ref.target or 'pickle'}{where}: {type(exc).__name__}: {exc}; make its module "
+            f"importable here (PYTHONPATH), or pass it: Experiment.resume({record.id!r}, "
+            f"{name}=...)"
+        ) from exc
 
 
 def _make_backend(config: ExperimentConfig) -> Backend:
