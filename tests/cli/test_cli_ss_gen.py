@@ -143,6 +143,10 @@ def test_nested_attribute_in_process(in_workdir: Path, user_module: ModuleType) 
         (["no_colon_here"], "MODULE:ATTRIBUTE"),
         ([":Net"], "MODULE:ATTRIBUTE"),
         (["no_such_module_xyz:Net"], "cannot import 'no_such_module_xyz'"),
+        (
+            ["models/cnn.py:Net"],
+            "not a file path: run `cd models && archsearch ss-gen cnn:Net ...`",
+        ),
         ([f"{MODULE}:Missing"], "no attribute 'Missing'"),
         ([f"{MODULE}:Holder.missing"], "no attribute 'Holder.missing'"),
         ([f"{MODULE}:not_a_model"], "neither a module nor callable"),

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import inspect
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,7 +76,8 @@ def build_model(target: str, arguments: Any = None) -> torch.nn.Module:
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise SystemExit(f"error: cannot import {module_name!r}: {exc}") from None
+        hint = _path_hint(target)
+        raise SystemExit(f"error: cannot import {module_name!r}: {exc}{hint}") from None
     for part in attribute.split("."):
         if not hasattr(obj, part):
             raise SystemExit(f"error: {module_name!r} has no attribute {attribute!r}")
@@ -91,6 +93,19 @@ def build_model(target: str, arguments: Any = None) -> torch.nn.Module:
     if not isinstance(obj, torch.nn.Module):
         raise SystemExit(f"error: {target} gave {type(obj).__name__}, not an nn.Module")
     return obj
+
+
+def _path_hint(target: str) -> str:
+    """How to name a module when the user wrote a file path (`src/model.py:Net`)."""
+    module_name, _, attribute = target.partition(":")
+    path = Path(module_name)
+    if path.suffix != ".py" and "/" not in module_name and os.sep not in module_name:
+        return ""
+    folder, stem = path.parent, path.stem if path.suffix == ".py" else path.name
+    return (
+        "; MODULE is a dotted module name importable from the current folder, not a file "
+        f"path: run `cd {folder} && archsearch ss-gen {stem}:{attribute} ...`"
+    )
 
 
 def _call(factory: Any, target: str, arguments: Any) -> Any:
