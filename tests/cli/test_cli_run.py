@@ -87,7 +87,8 @@ def test_custom_tuner_from_its_code_directory(tmp_path: Path) -> None:
     [
         (
             {"maxTrialNumbr": 3},
-            r"unknown keys \['maxTrialNumbr'\]; valid keys: \[.*'maxTrialNumber'",
+            r"unknown keys \['maxTrialNumbr'\] \(did you mean 'maxTrialNumbr' → "
+            r"'maxTrialNumber'\?\); valid keys: \[.*'maxTrialNumber'",
         ),
         ({"trialCommand": None}, "trialCommand is required"),
         (
@@ -133,6 +134,11 @@ def test_the_command_prints_one_line_errors(
     assert main(["run", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "maxTrialNumbr" in err and "Traceback" not in err
+    assert "(did you mean 'maxTrialNumbr' → 'maxTrialNumber'?)" in err
+    path = write_config(tmp_path, max_trial_numbr=3, optimise_mode="minimize", budget=3)
+    assert main(["run", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "'max_trial_numbr' → 'max_trial_number', 'optimise_mode' → 'optimize_mode'?" in err
     (tmp_path / "bad.yml").write_text("- just\n- a list\n")
     assert main(["run", str(tmp_path / "bad.yml")]) == 1
     assert "expected a mapping" in capsys.readouterr().err
