@@ -112,7 +112,7 @@ class Experiment:
             model_space=self._ref(self.model_space, "model space"),
             evaluator=self._ref(self.evaluator, "evaluator"),
             log_dir=self._log_dir(storage),
-            elapsed_before=float(record.spec.get("elapsed_s", 0.0)),
+            elapsed_before=float(record.spec.get("elapsed_s", 0.0)) + _lost_run(storage, record),
         )
         self._runner = Runner(plan, storage, self.strategy, _make_backend(self.config))
         started = time.time()
@@ -344,6 +344,20 @@ def _instance(model_space: Any) -> torch.nn.Module:
             f"got {type(model).__name__}"
         )
     return model
+
+
+def _lost_run(storage: Storage, record: ExperimentRecord) -> float:
+    """Seconds a killed run spent (its process died before it could record them): from its
+    start to the last trial event it stored. Zero unless the experiment is interrupted."""
+    if display_status(record) != "interrupted" or record.started_at is None:
+        return 0.0
+    events = [
+        stamp
+        for trial in storage.trials(record.id)
+        for stamp in (trial.started_at, trial.ended_at)
+        if stamp is not None and stamp >= record.started_at
+    ]
+    return max(events, default=record.started_at) - record.started_at
 
 
 def _spec_ref(obj: Any) -> dict[str, Any] | None:
