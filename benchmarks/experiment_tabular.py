@@ -57,7 +57,8 @@ def main() -> None:
     try:
         NasBench201Tabular().query(nb201_space().default())  # load the table outside timing
     except FileNotFoundError as exc:  # a clone without ../shared: say so, crash nothing
-        emit(NAME, figure="inline_tabular_experiment", skipped=str(exc).splitlines()[0])
+        reason = str(exc).splitlines()[0]
+        emit(NAME, figure="inline_tabular_experiment", skipped=reason, quick=args.quick)
         return
     baseline = bare_loop(trials, seed=0)
     with tempfile.TemporaryDirectory() as folder:

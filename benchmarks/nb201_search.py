@@ -124,7 +124,7 @@ def main() -> None:
     try:
         load_table()
     except FileNotFoundError as exc:  # a clone without ../shared: say so, crash nothing
-        emit(BENCHMARK, figure="all", skipped=str(exc).splitlines()[0])
+        emit(BENCHMARK, figure="all", skipped=str(exc).splitlines()[0], quick=args.quick)
         return
     space, evaluator = nb201_space(), NasBench201Tabular(reward=REWARD)
     rows = []
