@@ -8,6 +8,7 @@ import pytest
 from local_backends import started_local
 
 from archsearch.execution import Backend, InlineBackend, LocalBackend
+from archsearch.execution.threads import ThreadBackend
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +19,15 @@ def local_backend() -> Iterator[LocalBackend]:
     backend.shutdown()
 
 
-@pytest.fixture(scope="module", params=["inline", "local"])
+@pytest.fixture(scope="module", params=["inline", "local", "threads"])
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """Each backend in turn, for the contract every backend keeps."""
-    made: Backend = InlineBackend() if request.param == "inline" else started_local(2)
+    made: Backend
+    if request.param == "inline":
+        made = InlineBackend()
+    elif request.param == "local":
+        made = started_local(2)
+    else:
+        made = ThreadBackend(2)
     yield made
     made.shutdown()

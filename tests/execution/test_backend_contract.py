@@ -1,4 +1,4 @@
-"""The contract every backend keeps (execution/base.py), checked on Inline and Local alike."""
+"""The contract every backend keeps (execution/base.py), checked on Inline, Local and Threads."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from backend_jobs import Forward, NaN, Raise, Say, Sleep, Steps, Tiny, job, results, run_all
 
 from archsearch.execution import Backend, InlineBackend, Job, MetricReport, Ref, TrialResult
+from archsearch.execution.threads import ThreadBackend
 from archsearch.space import TrialStatus
 
 
@@ -83,6 +84,11 @@ def test_free_slots_are_respected(backend: Backend) -> None:
 
 def test_trial_past_max_duration_times_out(backend: Backend) -> None:
     # Inline enforces the limit from the main thread (pytest runs tests there).
+    if isinstance(backend, ThreadBackend):
+        pytest.skip(
+            "a thread cannot be interrupted: ThreadBackend stops cooperative evaluators through "
+            "reporter.should_stop() (tests/classic/test_classic_script.py covers the timeout)"
+        )
     (result,) = results(run_all(backend, [job(5, Sleep(60), max_duration=0.5)])).values()
     assert result.status is TrialStatus.TIMEOUT
     assert result.error is not None and "max_duration (0.5 s)" in result.error
@@ -91,6 +97,11 @@ def test_trial_past_max_duration_times_out(backend: Backend) -> None:
 
 
 def test_log_file_holds_the_trials_output(backend: Backend, tmp_path: Path) -> None:
+    if isinstance(backend, ThreadBackend):
+        pytest.skip(
+            "threads share stdout: ThreadBackend hands the log path to the evaluator "
+            "(reporter.log_path), which ScriptEvaluator writes its process' output to"
+        )
     log = tmp_path / "logs" / "trial_7.log"
     (result,) = results(run_all(backend, [job(7, Say("trial seven"), log_path=str(log))])).values()
     assert result.status is TrialStatus.SUCCEEDED
