@@ -25,6 +25,7 @@ from torch.utils.data import Dataset, Subset
 
 import archsearch
 from archsearch.evaluator import load_mnist1d
+from archsearch.experiment import RecordToStorage
 from archsearch.oneshot import DartsTrainer, SposTrainer
 from archsearch.oneshot import accuracy as batch_accuracy
 from archsearch.oneshot.base import BaseOneShotTrainer
@@ -37,6 +38,9 @@ def search(
     torch.manual_seed(0)
     model = Mnist1dCNN()
     loss = torch.nn.functional.cross_entropy
+    # Records the run in the experiment store, so `archsearch view` shows it beside
+    # multi-trial experiments (probabilities per epoch, training curves, the export).
+    record = [RecordToStorage(name=f"{algorithm} on MNIST-1D")]
     if algorithm == "darts":
         optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=3e-4)
         trainer: BaseOneShotTrainer = DartsTrainer(
@@ -49,6 +53,7 @@ def search(
             valid,
             batch_size=128,
             arc_learning_rate=3e-3,
+            callbacks=record,
         )
     else:
         optimizer = torch.optim.Adam(model.parameters(), lr=0.005)
@@ -65,6 +70,7 @@ def search(
             population_size=4 if fast else 20,
             num_generations=1 if fast else 6,
             bn_recalibration_batches=2 if fast else 8,
+            callbacks=record,
         )
     trainer.train()
     return trainer
@@ -106,6 +112,8 @@ def main() -> None:
         )
         print(f"{algorithm}: searched {seconds:.0f} s; retrained from scratch: {acc:.1f}% test")
         print(f"  architecture: {json.dumps(arch)}")
+        recorded = next(c for c in trainer.callbacks if isinstance(c, RecordToStorage))
+        print(f"  look at the search: archsearch view {recorded.experiment_id}")
 
     randoms = [
         retrain(space.sample(seed), full, split.test, epochs)
