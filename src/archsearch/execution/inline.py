@@ -42,6 +42,7 @@ class InlineBackend(Backend):
     The timer takes over SIGALRM and ITIMER_REAL for the trial's duration.
     Output is tee'd: written to the console as usual and appended to `job.log_path`.
     `cancel` does nothing: a trial has always ended by the time the runner can call it.
+    Ctrl-C during a trial propagates from `submit`, after queueing the trial's CANCELLED result.
     """
 
     def __init__(self) -> None:
@@ -60,8 +61,15 @@ class InlineBackend(Backend):
         check_duration(job.max_duration)
         self._pending += 1
         reporter = CallbackReporter(lambda step, metrics: self._queue_report(job, step, metrics))
-        with tee_output(job.log_path):
-            result = run_with_deadline(job, reporter)
+        started = time.time()
+        try:
+            with tee_output(job.log_path):
+                result = run_with_deadline(job, reporter)
+        except BaseException as exc:
+            # Ctrl-C inside the trial ends the runner, which cancels what it submitted and
+            # waits for each result: this trial still gets its one result (else a 30 s wait).
+            self._events.append(_interrupted(job, exc, started))
+            raise
         self._events.append(result)
 
     def poll(self, timeout: float = 0.0) -> list[Event]:
@@ -106,6 +114,16 @@ def run_with_deadline(job: Job, reporter: CallbackReporter) -> TrialResult:
             started_at=started,
             ended_at=time.time(),
         )
+
+
+def _interrupted(job: Job, exc: BaseException, started: float) -> TrialResult:
+    return TrialResult(
+        trial_id=job.trial_id,
+        status=TrialStatus.CANCELLED,
+        error=f"interrupted: {type(exc).__name__}: {exc}".rstrip(": "),
+        started_at=started,
+        ended_at=time.time(),
+    )
 
 
 def deadline_enforceable() -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 
 from archsearch.execution.base import Backend, Event, Job, MetricReport, TrialResult
 from archsearch.execution.logs import append_note
-from archsearch.execution.worker import CallbackReporter, run_job
+from archsearch.execution.worker import CallbackReporter, failed_result, run_job
 from archsearch.space import TrialStatus
 
 
@@ -133,7 +133,13 @@ class ThreadBackend(Backend):
         self._events.put(MetricReport(job.trial_id, step, dict(metrics), time.time()))
 
     def _run(self, job: Job, reporter: ThreadReporter) -> None:
-        result = run_job(job, reporter)
+        started = time.time()
+        try:
+            result = run_job(job, reporter)
+        except BaseException as exc:
+            # Whatever run_job lets through would end this thread silently and the trial would
+            # never report back: the runner would wait for it forever.
+            result = failed_result(job.trial_id, exc, started)
         reporter.should_stop()  # notes a deadline passed while the evaluator was not polling
         reason = reporter.stop_reason
         if reason is TrialStatus.TIMEOUT or (

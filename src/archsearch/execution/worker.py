@@ -2,7 +2,7 @@
 
 Builds the fixed model of the job's architecture, runs the evaluator with the trial's reporter
 installed, and turns whatever happens — a metric, an exception, a NaN — into a `TrialResult`.
-Never raises for a trial's own failure.
+Never raises for a trial's own failure (an exception or `sys.exit()` inside it).
 """
 
 from __future__ import annotations
@@ -71,7 +71,9 @@ def run_job(job: Job, reporter: Reporter) -> TrialResult:
                 "(return it, or call archsearch.report_final_result)"
             )
         metrics = as_metric_dict(value)
-    except Exception as exc:  # a trial's failure is a result, whatever it is
+    # A trial's failure is a result, whatever it is; sys.exit() in a trial (argparse on a bad
+    # flag) too. Ctrl-C and the inline timeout's TrialTimeout are not failures: they propagate.
+    except (Exception, SystemExit) as exc:
         return failed_result(job.trial_id, exc, started)
     return TrialResult(
         trial_id=job.trial_id,

@@ -1,0 +1,47 @@
+"""What escapes a trial without being an Exception (sys.exit, Ctrl-C) still ends in exactly one
+result: the backend contract, on every backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+import torch
+from backend_jobs import SysExit, job, results, run_all
+
+from archsearch.evaluator import Evaluator, Metric, Reporter
+from archsearch.execution import Backend, InlineBackend, TrialResult
+from archsearch.space import TrialStatus
+
+
+def test_sys_exit_in_a_trial_fails_only_that_trial(backend: Backend) -> None:
+    # argparse in an evaluator calls sys.exit(2) on a bad flag: a trial's failure, not the
+    # runner's end (and on the thread backend, not a trial that never reports back).
+    (result,) = results(run_all(backend, [job(21, SysExit())], timeout=20.0)).values()
+    assert result.status is TrialStatus.FAILED
+    assert result.error == "SystemExit: 4"
+    assert result.traceback is not None and "sys.exit(4)" in result.traceback
+    assert backend.running() == 0 and backend.free_slots() >= 1
+
+
+@dataclass
+class CtrlC(Evaluator):
+    """The user presses Ctrl-C while an inline trial runs."""
+
+    def evaluate(self, model: torch.nn.Module, reporter: Reporter) -> Metric:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_in_an_inline_trial_propagates_and_still_yields_a_result() -> None:
+    backend = InlineBackend()
+    with pytest.raises(KeyboardInterrupt):
+        backend.submit(job(22, CtrlC()))
+    # The runner cancels what it submitted and waits for the result: it must come, once.
+    backend.cancel(22)
+    events = backend.poll(0.1)
+    assert [type(e) for e in events] == [TrialResult]
+    (result,) = events
+    assert isinstance(result, TrialResult)
+    assert result.trial_id == 22 and result.status is TrialStatus.CANCELLED
+    assert backend.poll(0.1) == []
+    assert backend.running() == 0 and backend.free_slots() == 1

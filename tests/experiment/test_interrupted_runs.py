@@ -1,0 +1,62 @@
+"""Runs ended from inside a trial: Ctrl-C during an inline trial, sys.exit() in a trial."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from experiment_jobs import TinySpace, arch_score
+
+from archsearch.evaluator.functional import FunctionalEvaluator
+from archsearch.experiment import Experiment, ExperimentConfig
+from archsearch.space import TrialStatus
+from archsearch.storage import ExperimentStatus, open_storage
+from archsearch.strategy import Random
+
+
+def ctrl_c(model: torch.nn.Module) -> float:
+    """The user presses Ctrl-C while this trial runs (a real SIGINT to this process)."""
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(5)  # the KeyboardInterrupt arrives here
+    return arch_score(model)
+
+
+def exit_on_tanh(model: torch.nn.Module) -> float:
+    """sys.exit() in a trial (argparse on a bad flag does this) for op 'c', a score otherwise."""
+    if type(model.op).__name__ == "Tanh":
+        sys.exit(2)
+    return arch_score(model)
+
+
+def test_ctrl_c_during_an_inline_trial_stops_at_once_and_records_it(tmp_path: Path) -> None:
+    db = tmp_path / "exp.db"
+    exp = Experiment(TinySpace(), FunctionalEvaluator(ctrl_c), Random(seed=0))
+    begun = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        exp.run(ExperimentConfig(storage=str(db), max_trial_number=4))
+    # Not the runner's 30 s wait for a result that an inline backend would never send.
+    assert time.monotonic() - begun < 10.0
+    storage = open_storage(db)
+    assert storage.experiment(exp.id or "").status is ExperimentStatus.STOPPED
+    (trial,) = storage.trials(exp.id or "")
+    assert trial.status is TrialStatus.CANCELLED
+    assert trial.error is not None and "KeyboardInterrupt" in trial.error
+
+
+@pytest.mark.parametrize("execution", ["inline", "threads"])
+def test_sys_exit_in_a_trial_fails_only_that_trial(tmp_path: Path, execution: str) -> None:
+    db = tmp_path / "exp.db"
+    exp = Experiment(TinySpace(), FunctionalEvaluator(exit_on_tanh), Random(seed=0))
+    config = ExperimentConfig(execution, storage=str(db), max_trial_number=12)
+    assert exp.run(config) == "done"
+    trials = open_storage(db).trials(exp.id or "")
+    assert len(trials) == 12
+    exits = [t for t in trials if t.status is TrialStatus.FAILED]
+    assert len(exits) == 4  # op 'c' with each of the 4 widths
+    assert all(t.error == "SystemExit: 2" for t in exits)
+    assert all(t.status is TrialStatus.SUCCEEDED for t in trials if t not in exits)
