@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -60,3 +62,42 @@ def test_sys_exit_in_a_trial_fails_only_that_trial(tmp_path: Path, execution: st
     assert len(exits) == 4  # op 'c' with each of the 4 widths
     assert all(t.error == "SystemExit: 2" for t in exits)
     assert all(t.status is TrialStatus.SUCCEEDED for t in trials if t not in exits)
+
+
+KILLED_SCRIPT = """
+import sys
+sys.path.insert(0, {here!r})
+from experiment_jobs import TinySpace, slow_score
+from archsearch.evaluator.functional import FunctionalEvaluator
+from archsearch.experiment import Experiment, ExperimentConfig
+from archsearch.strategy import Random
+
+exp = Experiment(TinySpace, FunctionalEvaluator(slow_score, seconds=0.3), Random(seed=1))
+exp.run(ExperimentConfig(storage={db!r}, max_trial_number=5))
+"""
+
+
+def test_a_stop_its_killed_run_never_saw_does_not_stop_the_resumption(tmp_path: Path) -> None:
+    # `archsearch stop` asked, the runner was killed before it looked (the user gave up
+    # waiting and sent SIGKILL): resuming is a new request to run, not that run's stop.
+    db = str(tmp_path / "exp.db")
+    script = tmp_path / "run.py"
+    here = str(Path(__file__).resolve().parent)
+    script.write_text(textwrap.dedent(KILLED_SCRIPT.format(here=here, db=db)))
+    proc = subprocess.Popen([sys.executable, str(script)])
+    storage = open_storage(db)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        experiments = storage.experiments()
+        if experiments and any(t.status.finished for t in storage.trials(experiments[0].id)):
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGSTOP)  # frozen: it cannot see the request below
+    (record,) = storage.experiments()
+    storage.request_stop(record.id)
+    proc.kill()
+    proc.wait()
+
+    assert Experiment.resume(record.id, storage=db).status == "done"
+    trials = storage.trials(record.id)
+    assert [t.status for t in trials] == [TrialStatus.SUCCEEDED] * 5

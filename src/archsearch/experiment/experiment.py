@@ -114,6 +114,10 @@ class Experiment:
             log_dir=self._log_dir(storage),
             elapsed_before=float(record.spec.get("elapsed_s", 0.0)) + _lost_run(storage, record),
         )
+        if display_status(record) == "interrupted":
+            # Its killed run could not record its end: record it now, so that moving into
+            # "running" below also drops a stop request that run never got to see.
+            storage.update_experiment(self.id, status=ExperimentStatus.STOPPED)
         self._runner = Runner(plan, storage, self.strategy, _make_backend(self.config))
         started = time.time()
         storage.update_experiment(
