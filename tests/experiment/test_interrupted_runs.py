@@ -35,6 +35,27 @@ def exit_on_tanh(model: torch.nn.Module) -> float:
     return arch_score(model)
 
 
+def test_a_job_the_backend_refuses_ends_the_run_at_once_with_its_error(tmp_path: Path) -> None:
+    # 2 GPUs per trial out of the one given: the local backend refuses at the first submit.
+    # The run must fail with that error now, not after waiting 30 s for a result that no
+    # trial will send; the trial that never ran is recorded so and runs on resume.
+    db = tmp_path / "exp.db"
+    exp = Experiment(TinySpace, FunctionalEvaluator(arch_score), Random(seed=0))
+    config = ExperimentConfig("local", storage=str(db), max_trial_number=3, trial_gpu_number=2)
+    config.training_service.gpu_indices = [0]
+    begun = time.monotonic()
+    with pytest.raises(ValueError, match="gpus_per_trial=2"):
+        exp.run(config)
+    assert time.monotonic() - begun < 10.0
+    storage = open_storage(db)
+    record = storage.experiment(exp.id or "")
+    assert record.status is ExperimentStatus.FAILED
+    assert record.error is not None and "gpus_per_trial=2" in record.error
+    (trial,) = storage.trials(exp.id or "")
+    assert trial.status is TrialStatus.CANCELLED
+    assert trial.error is not None and trial.error.startswith("not run")
+
+
 def test_ctrl_c_during_an_inline_trial_stops_at_once_and_records_it(tmp_path: Path) -> None:
     db = tmp_path / "exp.db"
     exp = Experiment(TinySpace(), FunctionalEvaluator(ctrl_c), Random(seed=0))

@@ -148,17 +148,23 @@ class Runner:
             log_path = str(self.plan.log_dir / f"{trial.id}.log")
         self._record(self.storage.start_trial(self.plan.experiment_id, trial.id, log_path))
         self.running.add(trial.id)
-        self.backend.submit(
-            Job(
-                experiment_id=self.plan.experiment_id,
-                trial_id=trial.id,
-                arch=trial.arch,
-                model_space=self.plan.model_space,
-                evaluator=self.plan.evaluator,
-                log_path=log_path,
-                max_duration=self.plan.config.max_trial_duration,
-            )
+        job = Job(
+            experiment_id=self.plan.experiment_id,
+            trial_id=trial.id,
+            arch=trial.arch,
+            model_space=self.plan.model_space,
+            evaluator=self.plan.evaluator,
+            log_path=log_path,
+            max_duration=self.plan.config.max_trial_duration,
         )
+        try:
+            self.backend.submit(job)
+        except Exception:
+            # A refused job never runs, so no result will come for it: the end of the run
+            # records it "not run" (it runs on resume) instead of waiting for one.
+            self.running.discard(trial.id)
+            self.queue.appendleft(trial)
+            raise
 
     def _handle(self, events: list[MetricReport | TrialResult], bar: tqdm[Any]) -> None:
         points = [
