@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -54,6 +55,27 @@ def test_a_job_the_backend_refuses_ends_the_run_at_once_with_its_error(tmp_path:
     (trial,) = storage.trials(exp.id or "")
     assert trial.status is TrialStatus.CANCELLED
     assert trial.error is not None and trial.error.startswith("not run")
+
+
+class SlowToBuild(TinySpace):
+    """A model space whose construction takes a while (a big model, a download)."""
+
+    def __init__(self) -> None:
+        time.sleep(0.5)
+        super().__init__()
+
+
+def test_a_stop_asked_while_the_run_is_starting_is_not_lost(tmp_path: Path) -> None:
+    exp = Experiment(SlowToBuild, FunctionalEvaluator(arch_score), Random(seed=0))
+    config = ExperimentConfig(storage=str(tmp_path / "exp.db"), max_trial_number=4)
+    outcome: list[str] = []
+    runner = threading.Thread(target=lambda: outcome.append(exp.run(config)))
+    runner.start()
+    time.sleep(0.2)  # run() is building the search space: its loop has not begun
+    exp.stop()
+    runner.join(60)
+    assert outcome == ["stopped"]
+    assert open_storage(tmp_path / "exp.db").trials(exp.id or "") == []
 
 
 def test_ctrl_c_during_an_inline_trial_stops_at_once_and_records_it(tmp_path: Path) -> None:

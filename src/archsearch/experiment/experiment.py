@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -68,6 +69,7 @@ class Experiment:
         self.status: str | None = None
         self._storage: Storage | None = None
         self._runner: Runner | None = None
+        self._stop_asked = threading.Event()  # a stop() that came before the runner existed
         self._space: SearchSpace | None = None
 
     # -- running ---------------------------------------------------------------------------
@@ -88,6 +90,7 @@ class Experiment:
         In a worker process importing the user's script (objects defined in it are needed
         there), the import stops here instead: scripts need no `if __name__ == "__main__":`."""
         stop_if_importing_main()
+        self._stop_asked.clear()
         if config is not None:
             self.config = config
         if self.config is None:
@@ -119,6 +122,8 @@ class Experiment:
             # "running" below also drops a stop request that run never got to see.
             storage.update_experiment(self.id, status=ExperimentStatus.STOPPED)
         self._runner = Runner(plan, storage, self.strategy, _make_backend(self.config))
+        if self._stop_asked.is_set():  # stop() ran while this run was starting
+            self._runner.stop()
         started = time.time()
         storage.update_experiment(
             self.id, status=ExperimentStatus.RUNNING, started_at=started, pid=os.getpid()
@@ -145,6 +150,7 @@ class Experiment:
 
     def stop(self) -> None:
         """Stop a running experiment (from another thread): running trials are cancelled."""
+        self._stop_asked.set()  # seen by a run() still starting, which has no runner yet
         if self._runner is not None:
             self._runner.stop()
 
