@@ -1,10 +1,11 @@
-"""What escapes a trial without being an Exception (sys.exit, Ctrl-C) still ends in exactly one
-result: the backend contract, on every backend."""
+"""What a trial does wrong beyond raising — sys.exit, Ctrl-C, metrics no store can keep — still
+ends in exactly one result that says so: the backend contract, on every backend."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 import torch
 from backend_jobs import SysExit, job, results, run_all
@@ -45,3 +46,26 @@ def test_ctrl_c_in_an_inline_trial_propagates_and_still_yields_a_result() -> Non
     assert result.trial_id == 22 and result.status is TrialStatus.CANCELLED
     assert backend.poll(0.1) == []
     assert backend.running() == 0 and backend.free_slots() == 1
+
+
+@dataclass
+class NumpyExtras(Evaluator):
+    """Extra metrics as a list of numpy floats (`list(array)`): no JSON, so no store keeps them."""
+
+    final: bool
+
+    def evaluate(self, model: torch.nn.Module, reporter: Reporter) -> Metric:
+        per_class = list(np.array([0.5, 0.25], dtype=np.float32))
+        if not self.final:
+            reporter.report(0, {"default": 0.4, "per_class": per_class})
+        return {"default": 0.5, "per_class": per_class if self.final else [0.5, 0.25]}
+
+
+@pytest.mark.parametrize("final", [False, True])
+def test_metrics_that_cannot_be_stored_fail_the_trial(backend: Backend, final: bool) -> None:
+    # Else the runner's store raises on them and the whole experiment ends.
+    events = run_all(backend, [job(23, NumpyExtras(final))], timeout=20.0)
+    (result,) = results(events).values()
+    assert result.status is TrialStatus.FAILED
+    assert result.error is not None and "per_class" in result.error
+    assert all(isinstance(e, TrialResult) for e in events)

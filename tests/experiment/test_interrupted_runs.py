@@ -1,4 +1,6 @@
-"""Runs ended from inside a trial: Ctrl-C during an inline trial, sys.exit() in a trial."""
+"""What could end a whole run from inside one trial or from outside at the wrong moment: Ctrl-C
+during an inline trial, sys.exit() or unstorable metrics in a trial, a refused job, a stop
+while the run starts or one its killed run never saw."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from experiment_jobs import TinySpace, arch_score
@@ -76,6 +79,20 @@ def test_a_stop_asked_while_the_run_is_starting_is_not_lost(tmp_path: Path) -> N
     runner.join(60)
     assert outcome == ["stopped"]
     assert open_storage(tmp_path / "exp.db").trials(exp.id or "") == []
+
+
+def numpy_extras(model: torch.nn.Module) -> dict[str, object]:
+    """A score plus per-class values as numpy floats (`list(array)`), which JSON cannot hold."""
+    return {"default": arch_score(model), "per_class": list(np.ones(2, dtype=np.float32))}
+
+
+def test_metrics_the_store_cannot_keep_fail_only_their_trial(tmp_path: Path) -> None:
+    db = tmp_path / "exp.db"
+    exp = Experiment(TinySpace(), FunctionalEvaluator(numpy_extras), Random(seed=0))
+    assert exp.run(ExperimentConfig(storage=str(db), max_trial_number=2)) == "done"
+    trials = open_storage(db).trials(exp.id or "")
+    assert [t.status for t in trials] == [TrialStatus.FAILED] * 2
+    assert all(t.error is not None and "per_class" in t.error for t in trials)
 
 
 def test_ctrl_c_during_an_inline_trial_stops_at_once_and_records_it(tmp_path: Path) -> None:

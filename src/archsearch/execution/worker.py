@@ -7,6 +7,7 @@ Never raises for a trial's own failure (an exception or `sys.exit()` inside it).
 
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -34,7 +35,7 @@ class CallbackReporter(Reporter):
         self.send = send
 
     def on_report(self, step: int, metrics: Mapping[str, Any]) -> None:
-        self.send(step, metrics)
+        self.send(step, storable(metrics))
 
 
 def build_model(model_space: Any, arch: Architecture) -> torch.nn.Module:
@@ -70,7 +71,7 @@ def run_job(job: Job, reporter: Reporter) -> TrialResult:
                 "the evaluator returned no metric and reported no final result "
                 "(return it, or call archsearch.report_final_result)"
             )
-        metrics = as_metric_dict(value)
+        metrics = storable(as_metric_dict(value))
     # A trial's failure is a result, whatever it is; sys.exit() in a trial (argparse on a bad
     # flag) too. Ctrl-C and the inline timeout's TrialTimeout are not failures: they propagate.
     except (Exception, SystemExit) as exc:
@@ -83,6 +84,21 @@ def run_job(job: Job, reporter: Reporter) -> TrialResult:
         started_at=started,
         ended_at=time.time(),
     )
+
+
+def storable(metrics: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`metrics` when the store can keep every value (JSON: numbers, NaN included, strings,
+    lists, dicts); else InvalidMetricError naming the key. Checked in the trial, so that such a
+    metric fails its trial instead of the runner's store failing the whole experiment."""
+    for key, value in metrics.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise InvalidMetricError(
+                f"metric {key!r} cannot be stored: {exc} (extra metrics hold numbers, strings, "
+                "and lists or dicts of them; convert e.g. numpy values with .tolist())"
+            ) from None
+    return metrics
 
 
 def failed_result(trial_id: int, exc: BaseException, started: float) -> TrialResult:
