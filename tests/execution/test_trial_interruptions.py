@@ -3,7 +3,10 @@ ends in exactly one result that says so: the backend contract, on every backend.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import pytest
@@ -69,3 +72,27 @@ def test_metrics_that_cannot_be_stored_fail_the_trial(backend: Backend, final: b
     assert result.status is TrialStatus.FAILED
     assert result.error is not None and "per_class" in result.error
     assert all(isinstance(e, TrialResult) for e in events)
+
+
+_console: list[TextIO] = []
+
+
+@dataclass
+class KeepsItsStream(Evaluator):
+    """Makes a console on first use and keeps it (a library's logging handler, a rich console)."""
+
+    def evaluate(self, model: torch.nn.Module, reporter: Reporter) -> Metric:
+        if not _console:
+            _console.append(sys.stdout)
+        print("a line", file=_console[0], flush=True)
+        return 1.0
+
+
+def test_a_stream_kept_from_an_earlier_inline_trial_still_writes(tmp_path: Path) -> None:
+    # Inline output is tee'd to the trial's log while it runs; a stream taken then must not
+    # raise "I/O operation on closed file" in the next trials once that log is closed.
+    backend = InlineBackend()
+    jobs = [job(30 + i, KeepsItsStream(), log_path=str(tmp_path / f"{i}.log")) for i in range(3)]
+    done = results(run_all(backend, jobs))
+    assert [done[30 + i].status for i in range(3)] == [TrialStatus.SUCCEEDED] * 3, done
+    assert "a line" in (tmp_path / "0.log").read_text()

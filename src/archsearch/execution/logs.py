@@ -50,11 +50,15 @@ class Tee:
         self.second = second
 
     def write(self, text: str) -> int:
-        self.second.write(text)
+        # Code may keep the stream past its trial (a logging handler made during it): once the
+        # trial's log is closed, the copy stops and the console still gets the text.
+        if not self.second.closed:
+            self.second.write(text)
         return self.first.write(text)
 
     def flush(self) -> None:
-        self.second.flush()
+        if not self.second.closed:
+            self.second.flush()
         self.first.flush()
 
     def __getattr__(self, name: str) -> Any:
