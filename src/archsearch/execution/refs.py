@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import pickle
+import pickletools
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,11 +38,17 @@ class Ref:
     obj: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def of(cls, obj: Any, what: str = "object") -> Ref:
-        """A transferable reference to `obj`; NotTransferableError naming `what` if impossible."""
+    def of(cls, obj: Any, what: str = "object", *, for_process: bool = False) -> Ref:
+        """A transferable reference to `obj`; NotTransferableError naming `what` if impossible.
+
+        With `for_process` (it is for a worker process, now), an object that lives in, or
+        uses, a `__main__` without a file (a notebook, the REPL) is refused as well: no other
+        process could import it, so every trial would fail there."""
         main_path = _main_path()
         target = import_reference(obj)
         if target is not None:
+            if for_process and main_path is None and target.startswith("__main__:"):
+                raise _interactive(what, obj)
             return cls(target=target, main_path=main_path, obj=obj)
         try:
             data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
@@ -52,6 +59,8 @@ class Ref:
                 "Use execution='inline', or make it picklable (no lambdas, open files or local "
                 "classes inside)."
             ) from exc
+        if for_process and main_path is None and _names_main(data):
+            raise _interactive(what, obj)
         return cls(pickled=data, main_path=main_path, obj=obj)
 
     @classmethod
@@ -114,6 +123,39 @@ class Ref:
 
 
 _cache: dict[Any, Any] = {}
+
+_STRINGS = ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE")
+
+
+def _interactive(what: str, obj: Any) -> NotTransferableError:
+    # `__main__` without a file (a notebook, `python -c`, the REPL): another process has no
+    # script to import it from, and every trial would fail there on a missing attribute.
+    return NotTransferableError(
+        f"the {what} {obj!r} is, or uses, something defined in an interactive session "
+        "(a notebook or the REPL), which other processes cannot import. Use "
+        "execution='inline' or 'threads', or move it into a module (a .py file)."
+    )
+
+
+def _names_main(data: bytes) -> bool:
+    """Whether the pickle refers to a global of `__main__` (by GLOBAL, or by STACK_GLOBAL on
+    strings pushed or fetched from the memo)."""
+    memo: dict[int, Any] = {}
+    stack: list[Any] = []  # the strings pushed so far, None for anything else
+    for op, arg, _ in pickletools.genops(data):
+        if op.name == "GLOBAL" and str(arg).split(" ")[0] == "__main__":
+            return True
+        if op.name == "STACK_GLOBAL" and len(stack) >= 2 and stack[-2] == "__main__":
+            return True
+        if op.name == "MEMOIZE":
+            memo[len(memo)] = stack[-1] if stack else None
+        elif op.name in ("BINPUT", "LONG_BINPUT", "PUT"):
+            memo[int(str(arg))] = stack[-1] if stack else None
+        elif op.name in ("BINGET", "LONG_BINGET", "GET"):
+            stack.append(memo.get(int(str(arg))))
+        else:
+            stack.append(arg if op.name in _STRINGS else None)
+    return False
 
 
 def _main_path() -> str | None:

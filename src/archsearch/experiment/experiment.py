@@ -297,7 +297,9 @@ class Experiment:
 
     def _ref(self, obj: Any, what: str) -> Ref:
         assert self.config is not None
-        return Ref.live(obj) if self.config.execution == "inline" else Ref.of(obj, what)
+        if self.config.execution == "inline":
+            return Ref.live(obj)
+        return Ref.of(obj, what, for_process=self.config.execution == "local")
 
     def _log_dir(self, storage: Storage) -> Path | None:
         path = getattr(storage, "path", None)
