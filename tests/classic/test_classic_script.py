@@ -226,3 +226,36 @@ def test_script_evaluator_checks_its_arguments(tmp_path: Path) -> None:
         ScriptEvaluator("  ", tmp_path)
     with pytest.raises(ValueError, match="strings"):
         ScriptEvaluator("python x.py", tmp_path, env={"N": 3})  # type: ignore[dict-item]
+
+
+def test_a_chatty_script_finishes_when_its_log_cannot_be_written(
+    code_dir: Path, tmp_path: Path
+) -> None:
+    # 1 MB of output, far more than a pipe holds: the relay must keep reading even though the
+    # log cannot be opened (its folder is a file), or the script blocks on write and hangs.
+    (code_dir / "chatty.py").write_text(
+        "import sys\nfrom kit import report\n"
+        "for i in range(16384):\n    print('x' * 63)\nreport('final', 0.5)\n",
+        encoding="utf-8",
+    )
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    backend = ThreadBackend(1)
+    try:
+        events = run_jobs(
+            backend,
+            [
+                script_job(
+                    1,
+                    evaluator(code_dir, "chatty.py"),
+                    log_path=str(blocker / "1.log"),
+                    max_duration=60,
+                )
+            ],
+            timeout=60,
+        )
+    finally:
+        backend.shutdown()
+    result = result_of(events, 1)
+    assert result.status is TrialStatus.SUCCEEDED, result.error
+    assert result.metric == 0.5

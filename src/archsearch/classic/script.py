@@ -275,16 +275,29 @@ class _OutputRelay:
 
     def _copy(self, pipe: IO[bytes]) -> None:
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        fd = open_log(self.log_path) if self.log_path else None
+        fd: int | None = None
+        try:
+            fd = open_log(self.log_path) if self.log_path else None
+        except OSError as exc:  # the output is still read, or the script blocks on a full pipe
+            self._keep(f"[archsearch: cannot open the trial log {self.log_path}: {exc}]\n")
+        echo = fd is None
         try:
             while chunk := os.read(pipe.fileno(), 65536):
-                if fd is not None:
-                    os.write(fd, chunk)
                 text = decoder.decode(chunk)
-                if fd is None:
-                    sys.stdout.write(text)
-                    sys.stdout.flush()
                 self._keep(text)
+                try:
+                    if fd is not None:
+                        os.write(fd, chunk)
+                    elif echo:
+                        sys.stdout.write(text)
+                        sys.stdout.flush()
+                except (OSError, ValueError):
+                    # A full disk or a closed stdout loses output, never the trial: keep
+                    # draining the pipe so the script does not block writing.
+                    echo = False
+                    if fd is not None:
+                        os.close(fd)
+                        fd = None
         finally:
             pipe.close()
             if fd is not None:

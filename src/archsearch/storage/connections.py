@@ -75,4 +75,11 @@ class Connections:
             if conn.in_transaction:  # some errors have already rolled it back
                 conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            # A failed COMMIT (disk full, I/O error) leaves the transaction open; without the
+            # rollback every later BEGIN on this thread's connection would fail too.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
