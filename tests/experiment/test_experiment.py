@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -294,3 +295,19 @@ def test_retiarii_call_shape_and_bad_input() -> None:
         Experiment(TinySpace(), score_model, Random())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="Strategy"):
         Experiment(TinySpace(), evaluator, "random")  # type: ignore[arg-type]
+
+
+def test_run_with_a_port_serves_the_dashboard_and_a_second_run_reuses_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exp = Experiment(TinySpace(), FunctionalEvaluator(score_model), Random(seed=0))
+    exp.run(_config(tmp_path, max_trial_number=3), port=0)
+    first = [line for line in capsys.readouterr().out.splitlines() if "dashboard:" in line]
+    assert len(first) == 1
+    url = first[0].split("dashboard:", 1)[1].split()[0].split("#")[0].rstrip("/")
+    with urllib.request.urlopen(f"{url}/api/experiments/{exp.id}/trials", timeout=10) as reply:
+        page = json.loads(reply.read())
+    assert page["total"] == 3
+    exp.run(port=0)  # the budget is spent: ends at once, same dashboard
+    second = [line for line in capsys.readouterr().out.splitlines() if "dashboard:" in line]
+    assert second == first

@@ -71,6 +71,7 @@ class Experiment:
         self._runner: Runner | None = None
         self._stop_asked = threading.Event()  # a stop() that came before the runner existed
         self._space: SearchSpace | None = None
+        self._dashboard: tuple[int, Any] | None = None  # (port asked for, server handle)
 
     # -- running ---------------------------------------------------------------------------
     @property
@@ -311,8 +312,12 @@ class Experiment:
         from archsearch.ui import serve_in_background
 
         assert self.config is not None
-        handle = serve_in_background(self.config.storage, port, experiment_id=self.id)
-        print(f"dashboard: {handle.url}", flush=True)
+        if self._dashboard is None or self._dashboard[0] != port:
+            # Kept serving after run() returns, so the finished search can be looked at; a
+            # second run() on the same port reuses it instead of failing on a busy port.
+            handle = serve_in_background(self.config.storage, port, experiment_id=self.id)
+            self._dashboard = (port, handle)
+        print(f"dashboard: {self._dashboard[1].url}", flush=True)
 
 
 class RetiariiExperiment(Experiment):
