@@ -20,12 +20,13 @@ import torch
 
 from archsearch.evaluator.base import Evaluator, Metric, Reporter, as_metric_dict
 from archsearch.evaluator.reporter import reporting_to
-from archsearch.execution.base import Backend
 from archsearch.execution.main_script import stop_if_importing_main
-from archsearch.execution.refs import NotTransferableError, Ref
+from archsearch.execution.refs import Ref
 from archsearch.execution.worker import build_model
+from archsearch.experiment.backends import make_backend
 from archsearch.experiment.config import ExperimentConfig
 from archsearch.experiment.runner import Runner, RunPlan
+from archsearch.experiment.stored import load_part, lost_run, spec_ref
 from archsearch.nn.walk import search_space
 from archsearch.space import Architecture, OptimizeMode, SearchSpace, best_trials
 from archsearch.storage import (
@@ -116,13 +117,13 @@ class Experiment:
             model_space=self._ref(self.model_space, "model space"),
             evaluator=self._ref(self.evaluator, "evaluator"),
             log_dir=self._log_dir(storage),
-            elapsed_before=float(record.spec.get("elapsed_s", 0.0)) + _lost_run(storage, record),
+            elapsed_before=float(record.spec.get("elapsed_s", 0.0)) + lost_run(storage, record),
         )
         if display_status(record) == "interrupted":
             # Its killed run could not record its end: record it now, so that moving into
             # "running" below also drops a stop request that run never got to see.
             storage.update_experiment(self.id, status=ExperimentStatus.STOPPED)
-        self._runner = Runner(plan, storage, self.strategy, _make_backend(self.config))
+        self._runner = Runner(plan, storage, self.strategy, make_backend(self.config))
         if self._stop_asked.is_set():  # stop() ran while this run was starting
             self._runner.stop()
         started = time.time()
@@ -243,7 +244,7 @@ class Experiment:
         }
         for name, given in parts.items():
             if given is None:
-                parts[name] = _load_part(record, name)
+                parts[name] = load_part(record, name)
         experiment = cls(parts["model_space"], parts["evaluator"], parts["strategy"])
         experiment.id = experiment_id
         experiment._storage = store
@@ -280,8 +281,7 @@ class Experiment:
     def _create_record(self, storage: Storage, config: ExperimentConfig) -> str:
         experiment_id = secrets.token_hex(4)
         spec = {
-            name: _spec_ref(getattr(self, name))
-            for name in ("model_space", "evaluator", "strategy")
+            name: spec_ref(getattr(self, name)) for name in ("model_space", "evaluator", "strategy")
         }
         storage.create_experiment(
             ExperimentRecord(
@@ -361,68 +361,3 @@ def _instance(model_space: Any) -> torch.nn.Module:
             f"got {type(model).__name__}"
         )
     return model
-
-
-def _lost_run(storage: Storage, record: ExperimentRecord) -> float:
-    """Seconds a killed run spent (its process died before it could record them): from its
-    start to the last trial event it stored. Zero unless the experiment is interrupted."""
-    if display_status(record) != "interrupted" or record.started_at is None:
-        return 0.0
-    events = [
-        stamp
-        for trial in storage.trials(record.id)
-        for stamp in (trial.started_at, trial.ended_at)
-        if stamp is not None and stamp >= record.started_at
-    ]
-    return max(events, default=record.started_at) - record.started_at
-
-
-def _spec_ref(obj: Any) -> dict[str, Any] | None:
-    """What resume needs to rebuild `obj`, or None if it can be neither imported nor pickled
-    (resume then asks for it)."""
-    try:
-        return Ref.of(obj).to_json()
-    except NotTransferableError:
-        return None
-
-
-def _load_part(record: ExperimentRecord, name: str) -> Any:
-    data = record.spec.get(name)
-    if data is None:
-        raise ValueError(
-            f"experiment {record.id}: its {name.replace('_', ' ')} could not be stored (not "
-            f"importable or picklable); pass it: Experiment.resume({record.id!r}, {name}=...)"
-        )
-    ref = Ref.from_json(data)
-    try:
-        return ref.load()
-    except Exception as exc:
-        where = f" (saved by {ref.main_path})" if ref.main_path else ""
-        raise ValueError(
-            f"experiment {record.id}: cannot load its stored {name.replace('_', ' ')} "
-            f"{ref.target or 'pickle'}{where}: {type(exc).__name__}: {exc}; make its module "
-            f"importable here (PYTHONPATH), or pass it: Experiment.resume({record.id!r}, "
-            f"{name}=...)"
-        ) from exc
-
-
-def _make_backend(config: ExperimentConfig) -> Backend:
-    if config.execution == "inline":
-        from archsearch.execution.inline import InlineBackend
-
-        return InlineBackend()
-    if config.execution == "local":
-        from archsearch.execution.local import LocalBackend
-
-        return LocalBackend(
-            config.trial_concurrency,
-            gpus=config.training_service.gpu_indices,
-            gpus_per_trial=config.trial_gpu_number,
-        )
-    if config.execution == "threads":
-        from archsearch.execution.threads import ThreadBackend
-
-        return ThreadBackend(config.trial_concurrency)
-    raise ValueError(
-        f"execution={config.execution!r} is not available in this version; use 'inline' or 'local'"
-    )
