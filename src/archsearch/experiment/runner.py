@@ -68,7 +68,11 @@ class Runner:
 
     def run(self) -> str:
         """Run until the budget is spent; return "done" or "stopped"."""
-        self._restore()
+        try:
+            self._restore()
+        except BaseException:  # e.g. a strategy that cannot replay its history
+            self.backend.shutdown()
+            raise
         started = time.monotonic()
         deadline = None
         if self.plan.config.max_duration is not None:
