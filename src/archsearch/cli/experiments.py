@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from archsearch.space import OptimizeMode, Trial, TrialStatus, best_trials
+from archsearch.space import Trial, TrialStatus, best_trials
 from archsearch.storage import (
     ExperimentNotFoundError,
     ExperimentRecord,
@@ -118,7 +118,7 @@ def _list_row(storage: Storage, record: ExperimentRecord) -> list[str]:
         budget = record.config.get("max_trial_number")
         done = sum(t.status.finished for t in trials)
         trials_column = f"{done}/{budget if budget is not None else '-'}"
-    best = best_trials(trials, optimize_mode(record), 1)
+    best = best_trials(trials, record.optimize_mode, 1)
     best_column = f"{best[0].metric:.4g}" if best else "-"
     return [
         record.id,
@@ -143,11 +143,6 @@ def running_seconds(record: ExperimentRecord) -> float | None:
     if record.started_at is not None and record.ended_at is not None:
         return record.ended_at - record.started_at
     return None
-
-
-def optimize_mode(record: ExperimentRecord) -> OptimizeMode:
-    """The experiment's optimize mode (maximize unless configured otherwise)."""
-    return "minimize" if record.config.get("optimize_mode") == "minimize" else "maximize"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -236,7 +231,7 @@ def summary(storage: Storage, experiment_id: str, storage_arg: str | None = None
         + (f" ({detail})" if detail else "")
         + f" in {_duration(running_seconds(record))}"
     ]
-    best = best_trials(trials, optimize_mode(record), 1)
+    best = best_trials(trials, record.optimize_mode, 1)
     if best:
         lines.append(f"best trial #{best[0].id}: {best[0].metric:.6g}  {json.dumps(best[0].arch)}")
     else:
@@ -304,7 +299,7 @@ def export_command(args: argparse.Namespace) -> int:
         raise ValueError(f"--top-k must be at least 1, got {args.top_k}")
     storage = open_existing(args.storage)
     record = storage.experiment(args.id)
-    best = best_trials(storage.trials(args.id), optimize_mode(record), args.top_k)
+    best = best_trials(storage.trials(args.id), record.optimize_mode, args.top_k)
     text = json.dumps([_exported(rank, t) for rank, t in enumerate(best, 1)], indent=2)
     if args.output is None:
         print(text)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from archsearch.experiment.training_service import LocalConfig
-from archsearch.space import OPTIMIZE_MODES
+from archsearch.space import OPTIMIZE_MODES, OptimizeMode
 
 EXECUTIONS = ("inline", "local", "threads", "ray")
 
@@ -89,7 +89,7 @@ class ExperimentConfig:
     max_trial_duration: float | None
     execution: str
     storage: str | None
-    optimize_mode: str
+    optimize_mode: OptimizeMode
     trial_gpu_number: int | None
     training_service: LocalConfig
     execution_engine: str

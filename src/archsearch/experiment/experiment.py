@@ -191,9 +191,7 @@ class Experiment:
         if self.id is None:
             raise RuntimeError("the experiment has not run yet: call run() first")
         record = self.storage.experiment(self.id)
-        mode: OptimizeMode = optimize_mode or (
-            "minimize" if record.config.get("optimize_mode") == "minimize" else "maximize"
-        )
+        mode: OptimizeMode = optimize_mode or record.optimize_mode
         best = best_trials(self.storage.trials(self.id), mode, top_k)
         archs: list[Architecture] = [dict(t.arch) for t in best]
         if formatter == "dict":

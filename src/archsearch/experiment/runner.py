@@ -50,9 +50,7 @@ class Runner:
         self.storage = storage
         self.strategy = strategy
         self.backend = backend
-        self.mode: OptimizeMode = (
-            "minimize" if plan.config.optimize_mode == "minimize" else "maximize"
-        )
+        self.mode: OptimizeMode = plan.config.optimize_mode
         self._stop = threading.Event()
         self.history: list[Trial] = []  # trial id i is at index i - 1 (ids count 1, 2, ...)
         self.running: set[int] = set()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from archsearch.space import Architecture, Trial, TrialStatus
+from archsearch.space import Architecture, OptimizeMode, Trial, TrialStatus
 from archsearch.storage.paging import StatusFilter, page_of
 
 
@@ -61,6 +61,11 @@ class ExperimentRecord:
     ended_at: float | None = None
     pid: int | None = None
     error: str | None = None
+
+    @property
+    def optimize_mode(self) -> OptimizeMode:
+        """The experiment's optimize mode: "maximize" unless its config says "minimize"."""
+        return "minimize" if self.config.get("optimize_mode") == "minimize" else "maximize"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from archsearch.space import Dimension, Trial, TrialStatus
 from archsearch.storage import ExperimentRecord, Storage
-from archsearch.ui.experiments import optimize_mode, search_space_of
+from archsearch.ui.experiments import search_space_of
 from archsearch.ui.jsonable import finite
 from archsearch.ui.options import MAX_LISTED_OPTIONS, option_key, option_text, value_key
 
@@ -46,7 +46,7 @@ def stats(values: list[float], mode: str) -> dict[str, Any]:
 def choice_analysis(storage: Storage, record: ExperimentRecord) -> dict[str, Any]:
     """Per choice and candidate: how many trials picked it and how their metrics fell."""
     space = search_space_of(record)
-    mode = optimize_mode(record)
+    mode = record.optimize_mode
     trials = storage.trials(record.id)
     if space is None:
         return {"optimize_mode": mode, "choices": [], "parallel": None}

@@ -21,11 +21,6 @@ from archsearch.ui.options import listed_options
 FINISHED = tuple(s.value for s in TrialStatus if s.finished)
 
 
-def optimize_mode(record: ExperimentRecord) -> OptimizeMode:
-    """The experiment's optimize mode ("maximize" unless its config says "minimize")."""
-    return "minimize" if record.config.get("optimize_mode") == "minimize" else "maximize"
-
-
 def search_space_of(record: ExperimentRecord) -> SearchSpace | None:
     """The stored search space, or None when the record holds none that can be read."""
     try:
@@ -37,7 +32,7 @@ def search_space_of(record: ExperimentRecord) -> SearchSpace | None:
 def summary(storage: Storage, record: ExperimentRecord, now: float | None = None) -> dict[str, Any]:
     """One experiment as the experiments list shows it: status, progress, best metric, times."""
     counts = storage.status_counts(record.id)
-    mode = optimize_mode(record)
+    mode = record.optimize_mode
     best_rows, _ = storage.trial_page(
         record.id,
         limit=1,
@@ -139,7 +134,7 @@ def space_json(space: SearchSpace | None) -> dict[str, Any] | None:
 def overview(storage: Storage, record: ExperimentRecord) -> dict[str, Any]:
     """The overview page: summary, config, search space and the metric over the search."""
     trials = storage.trials(record.id)
-    mode = optimize_mode(record)
+    mode = record.optimize_mode
     return {
         **summary(storage, record),
         "config": dict(record.config),
