@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from classic.trial_scripts import SPACE, alive, kill_quietly, write_scripts
+from execution.backend_jobs import run_all  # the backend tests' submit-and-poll loop
 
 from archsearch.classic import ScriptEvaluator
 from archsearch.execution import Event, Job, MetricReport, Ref, TrialResult
@@ -40,23 +41,6 @@ def script_job(
     )
 
 
-def run_jobs(backend: ThreadBackend, jobs: list[Job], timeout: float = 30.0) -> list[Event]:
-    pending = list(jobs)
-    events: list[Event] = []
-    done: set[int] = set()
-    end = time.monotonic() + timeout
-    while pending or len(done) < len(jobs):
-        while pending and backend.free_slots() > 0:
-            backend.submit(pending.pop(0))
-        for event in backend.poll(0.2):
-            events.append(event)
-            if isinstance(event, TrialResult):
-                assert event.trial_id not in done, f"two results for trial {event.trial_id}"
-                done.add(event.trial_id)
-        assert time.monotonic() < end, f"timed out; results so far: {sorted(done)}"
-    return events
-
-
 def result_of(events: list[Event], trial_id: int) -> TrialResult:
     (result,) = [e for e in events if isinstance(e, TrialResult) and e.trial_id == trial_id]
     return result
@@ -75,7 +59,7 @@ def test_reports_and_final_metric_reach_the_runner(code_dir: Path, tmp_path: Pat
     backend = ThreadBackend(2)
     log = tmp_path / "logs" / "1.log"
     try:
-        events = run_jobs(
+        events = run_all(
             backend,
             [
                 script_job(1, evaluator(code_dir, "score.py"), log_path=str(log)),
@@ -105,7 +89,7 @@ def test_reports_and_final_metric_reach_the_runner(code_dir: Path, tmp_path: Pat
 def test_non_zero_exit_fails_with_the_exit_code_and_output_tail(code_dir: Path) -> None:
     backend = ThreadBackend(1)
     try:
-        events = run_jobs(backend, [script_job(3, evaluator(code_dir, "crash.py"))])
+        events = run_all(backend, [script_job(3, evaluator(code_dir, "crash.py"))])
     finally:
         backend.shutdown()
     result = result_of(events, 3)
@@ -123,7 +107,7 @@ def test_non_zero_exit_fails_with_the_exit_code_and_output_tail(code_dir: Path) 
 def test_nan_final_metric_fails_the_trial(code_dir: Path) -> None:
     backend = ThreadBackend(1)
     try:
-        events = run_jobs(backend, [script_job(4, evaluator(code_dir, "nan.py"))])
+        events = run_all(backend, [script_job(4, evaluator(code_dir, "nan.py"))])
     finally:
         backend.shutdown()
     result = result_of(events, 4)
@@ -134,7 +118,7 @@ def test_nan_final_metric_fails_the_trial(code_dir: Path) -> None:
 def test_no_final_report_fails_the_trial(code_dir: Path) -> None:
     backend = ThreadBackend(1)
     try:
-        events = run_jobs(backend, [script_job(5, evaluator(code_dir, "silent.py"))])
+        events = run_all(backend, [script_job(5, evaluator(code_dir, "silent.py"))])
     finally:
         backend.shutdown()
     result = result_of(events, 5)
@@ -159,7 +143,7 @@ def test_hanging_trial_times_out_and_its_process_group_is_killed(
     hang = evaluator(code_dir, "hang.py", str(pid_file), kill_grace=0.5)
     started = time.monotonic()
     try:
-        events = run_jobs(backend, [script_job(6, hang, max_duration=1.0)])
+        events = run_all(backend, [script_job(6, hang, max_duration=1.0)])
         script, child = _pids(pid_file)
         result = result_of(events, 6)
         assert result.status is TrialStatus.TIMEOUT
@@ -183,7 +167,7 @@ def test_cancelled_trial_is_killed_and_reported_cancelled(code_dir: Path, tmp_pa
         assert alive(script) and alive(child)
         assert backend.free_slots() == 1 and backend.running() == 1
         backend.cancel(7)
-        events = run_jobs(backend, [])
+        events = run_all(backend, [])
         while not [e for e in events if isinstance(e, TrialResult)]:
             events += backend.poll(0.5)
         result = result_of(events, 7)
@@ -242,7 +226,7 @@ def test_a_chatty_script_finishes_when_its_log_cannot_be_written(
     blocker.write_text("")
     backend = ThreadBackend(1)
     try:
-        events = run_jobs(
+        events = run_all(
             backend,
             [
                 script_job(

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from classic.trial_scripts import SPACE_JSON, write_scripts
+from cli_helpers import cli
 
-from archsearch.cli.main import main
 from archsearch.space import TrialStatus
 from archsearch.storage import ExperimentRecord, ExperimentStatus, open_storage
 
@@ -35,12 +35,6 @@ maxTrialNumber: {max_trials}
 """
     )
     return path
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def run(config: Path, db: str) -> subprocess.CompletedProcess[str]:
