@@ -157,11 +157,6 @@ def find_leaves(obj: Any, path: str) -> Iterator[tuple[str, ValueChoice]]:
             yield from find_leaves(v, f"{path}.{k}")
 
 
-def has_choice(obj: Any) -> bool:
-    """Whether `obj` contains a value choice anywhere."""
-    return next(find_leaves(obj, ""), None) is not None
-
-
 def pick_label(label: str | None, key: str | None) -> str | None:
     if label is not None and key is not None and label != key:
         raise ValueError(f"label={label!r} and key={key!r} disagree; key is an alias of label")
