@@ -342,3 +342,20 @@ def test_importing_archsearch_and_its_torch_free_layers_loads_no_torch() -> None
     # `import archsearch.space` alone brings in nothing of ours but the package and space.
     ours = {m.split(".")[1] for m in loaded[f"{PACKAGE}.space"] if m.count(".") >= 1}
     assert ours <= {"space"}, ours
+
+
+def test_importing_experiment_loads_no_oneshot_algorithm() -> None:
+    code = textwrap.dedent(
+        f"""
+        import sys
+        from {PACKAGE}.experiment import Experiment
+        print(sorted(m for m in sys.modules if m.startswith("{PACKAGE}.oneshot")))
+        from {PACKAGE}.experiment import RecordToStorage  # still there, loaded on first use
+        print(RecordToStorage.__module__)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["[]", f"{PACKAGE}.experiment.oneshot_record"]
