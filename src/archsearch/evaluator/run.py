@@ -1,8 +1,7 @@
 """Running one trial's evaluator in this process: the one place that installs its reporter.
 
 Every backend's `run_job`, `Experiment.local_debug_run` and NNI's `evaluator._execute(Net)` go
-through `run_trial`, so a trial means the same everywhere: `report_*` calls reach the trial's
-reporter, a returned metric wins over a reported one, and no metric at all is an error.
+through `run_trial`, so a trial means the same everywhere.
 """
 
 from __future__ import annotations
