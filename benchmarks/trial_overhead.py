@@ -20,14 +20,14 @@ import shutil
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from typing import Any
 
 import torch
 from common import emit, parse_args, setup
 
 import archsearch.nn as nn
-from archsearch.evaluator import Evaluator, Metric, Reporter
+from archsearch.evaluator import Evaluator, Metric, Reporter, TrialEvaluator, TrialInput
+from archsearch.evaluator.run import build_model
 from archsearch.execution import (
     Backend,
     InlineBackend,
@@ -36,8 +36,7 @@ from archsearch.execution import (
     Ref,
     TrialResult,
 )
-from archsearch.execution.worker import CallbackReporter, build_model
-from archsearch.space import Architecture
+from archsearch.execution.worker import CallbackReporter
 
 BENCHMARK = "trial_overhead"
 TARGET_MS = {"inline": 2.0, "local": 20.0}
@@ -55,16 +54,11 @@ class Trivial(nn.Module):
         return self.act(x)  # type: ignore[no-any-return]
 
 
-class Answer(Evaluator):
+class Answer(TrialEvaluator):
     """Returns at once, from the architecture alone: never builds the model."""
 
-    def evaluate(self, model: torch.nn.Module, reporter: Reporter) -> Metric:
-        return 1.0
-
-    def evaluate_trial(
-        self, build_model: Callable[[], torch.nn.Module], arch: Architecture, reporter: Reporter
-    ) -> Metric:
-        return 1.0 if arch["act"] == "relu" else 0.0
+    def evaluate_trial(self, trial: TrialInput) -> Metric:
+        return 1.0 if trial.arch["act"] == "relu" else 0.0
 
 
 class BuildThenAnswer(Evaluator):
@@ -74,7 +68,7 @@ class BuildThenAnswer(Evaluator):
         return 1.0
 
 
-def jobs(evaluator: Evaluator, n: int, first_id: int, logs: str) -> list[Job]:
+def jobs(evaluator: TrialEvaluator, n: int, first_id: int, logs: str) -> list[Job]:
     """Jobs as a runner makes them: each with its log file and a time limit."""
     space, judge = Ref.of(Trivial, "model space"), Ref.of(evaluator, "evaluator")
     acts = ("relu", "tanh")
@@ -108,19 +102,21 @@ def drive(backend: Backend, todo: list[Job]) -> float:
     return time.perf_counter() - start
 
 
-def direct(evaluator: Evaluator, n: int) -> float:
+def direct(evaluator: TrialEvaluator, n: int) -> float:
     """The baseline: the evaluator called in a loop, as a hand-written script would."""
     reporter = CallbackReporter(lambda step, metrics: None)
     space = Trivial
     start = time.perf_counter()
     for i in range(n):
         arch = {"act": "relu" if i % 2 == 0 else "tanh"}
-        evaluator.evaluate_trial(functools.partial(build_model, space, arch), arch, reporter)
+        evaluator.evaluate_trial(
+            TrialInput(arch, functools.partial(build_model, space, arch), reporter)
+        )
     return time.perf_counter() - start
 
 
 def measure(
-    backend: Backend, evaluator: Evaluator, n: int, rounds: int, logs: str
+    backend: Backend, evaluator: TrialEvaluator, n: int, rounds: int, logs: str
 ) -> tuple[float, float]:
     """Median seconds per trial (backend, direct), rounds alternating the two."""
     drive(backend, jobs(evaluator, max(4, n // 10), 0, logs))  # warm caches, imports

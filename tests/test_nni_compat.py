@@ -27,8 +27,15 @@ import yaml
 import archsearch
 import archsearch.nn as nn
 from archsearch.classic.config import RunConfigError, load_run_config
-from archsearch.evaluator import Classification, DataLoader, FunctionalEvaluator, load_digits
+from archsearch.evaluator import (
+    Classification,
+    DataLoader,
+    FunctionalEvaluator,
+    TrialInput,
+    load_digits,
+)
 from archsearch.evaluator.base import Reporter
+from archsearch.evaluator.run import run_trial
 from archsearch.experiment import (
     ExperimentConfig,
     RetiariiExeConfig,
@@ -354,7 +361,8 @@ def test_a_model_cls_function_gets_a_factory_of_fresh_fixed_models() -> None:
         built.append(archsearch.fix(SmallSpace(), arch))
         return built[-1]
 
-    assert evaluator.evaluate_trial(build, arch, reporter) == 64 * 32 + 32 + 32 * 10 + 10
+    trial = TrialInput(arch, build, reporter)
+    assert run_trial(evaluator, trial) == {"default": 64 * 32 + 32 + 32 * 10 + 10}
     assert len(built) == 2 and built[0] is not built[1]
     assert reporter.final == count_parameters(built[0])
     model = archsearch.fix(SmallSpace(), arch)

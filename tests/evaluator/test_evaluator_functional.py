@@ -85,17 +85,19 @@ def test_explicit_steps_are_kept_and_followed() -> None:
     assert reports == [(10, {"default": 0.5}), (11, {"default": 0.6})]
 
 
-def test_evaluate_called_directly_routes_reports_to_its_reporter() -> None:
-    from archsearch.execution.worker import CallbackReporter
-
-    reports: list[tuple[int, dict[str, float]]] = []
-    reporter = CallbackReporter(lambda step, m: reports.append((step, dict(m))))
-    value = FunctionalEvaluator(report_then_final, steps=1).evaluate(
-        torch.nn.Linear(1, 1), reporter
-    )
-    assert value is None
-    assert reporter.final == 0.75
-    assert reports == [(0, {"default": pytest.approx(0.1), "loss": 1.0})]
+def test_nni_execute_runs_the_first_candidates_here_through_the_trial_path(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    evaluator = FunctionalEvaluator(report_then_final, steps=2)
+    with caplog.at_level("WARNING", logger="archsearch.experiment"):
+        assert evaluator._execute(TinySpace) == 0.75  # NNI's debug entry takes the class
+    assert [r.getMessage()[:30] for r in caplog.records] == [
+        "intermediate result at step 0:",
+        "intermediate result at step 1:",
+    ]
+    assert FunctionalEvaluator(count_parameters)._execute(TinySpace) == 4 * 2 + 2  # "narrow"
+    with pytest.raises(RuntimeError, match="on purpose"):  # a debug run keeps the traceback
+        FunctionalEvaluator(crash)._execute(TinySpace)
 
 
 def test_an_exception_makes_a_failed_trial_with_its_traceback() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archsearch.evaluator.base import Reporter
+from archsearch.evaluator.base import Evaluator, Reporter, TrialEvaluator, TrialInput
 from archsearch.evaluator.nb201_table import (
     DEFAULT_PATH,
     ENV_VAR,
@@ -105,7 +105,8 @@ def test_evaluator_answers_from_the_table_without_building_a_model() -> None:
         raise AssertionError("the model must not be built")
 
     arch = str_to_arch(BEST)
-    metrics = evaluator.evaluate_trial(build_model, arch, NullReporter())  # type: ignore[arg-type]
+    trial = TrialInput(arch, build_model, NullReporter())  # type: ignore[arg-type]
+    metrics = evaluator.evaluate_trial(trial)
     assert metrics == {
         "default": pytest.approx(84.384),
         "test_acc_200ep": pytest.approx(94.37333333),
@@ -119,9 +120,9 @@ def test_evaluator_answers_from_the_table_without_building_a_model() -> None:
     assert clone.query(BEST) == evaluator.query(BEST)
 
 
-def test_evaluate_needs_the_architecture() -> None:
-    with pytest.raises(TypeError, match="evaluate_trial"):
-        NasBench201Tabular().evaluate(object(), NullReporter())  # type: ignore[arg-type]
+def test_a_table_is_a_trial_evaluator_not_a_model_evaluator() -> None:
+    assert isinstance(NasBench201Tabular(), TrialEvaluator)
+    assert not isinstance(NasBench201Tabular(), Evaluator)  # it has no evaluate(model)
 
 
 def test_unknown_reward_column_is_explained() -> None:

@@ -23,17 +23,14 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from archsearch.classic.parameters import to_parameters
 from archsearch.classic.trial import PARAMETERS_ENV
-from archsearch.evaluator.base import Evaluator, Metric, Reporter
+from archsearch.evaluator.base import Metric, Reporter, TrialEvaluator, TrialInput
 from archsearch.evaluator.reporter import CHANNEL_ENV
 from archsearch.execution.logs import open_log
-from archsearch.space import Architecture, SearchSpace
-
-if TYPE_CHECKING:
-    import torch
+from archsearch.space import SearchSpace
 
 log = logging.getLogger("archsearch.classic")
 
@@ -49,7 +46,7 @@ class TrialStopped(RuntimeError):
     """The trial command was killed because the runner asked the trial to stop."""
 
 
-class ScriptEvaluator(Evaluator):
+class ScriptEvaluator(TrialEvaluator):
     """Evaluates a trial by running `command` (a shell string or an argv list) in `code_dir`.
 
     - The process gets `env` on top of this process's environment, plus the two classic
@@ -102,29 +99,20 @@ class ScriptEvaluator(Evaluator):
         """The command as one shell-quoted line (for messages)."""
         return self.command if isinstance(self.command, str) else shlex.join(self.command)
 
-    def evaluate(self, model: torch.nn.Module, reporter: Reporter) -> Metric | None:
-        """Not used: a script trial builds its own model (see `evaluate_trial`)."""
-        raise TypeError("ScriptEvaluator runs a trial script; it does not evaluate a model object")
-
-    def evaluate_trial(
-        self,
-        build_model: Callable[[], torch.nn.Module],
-        arch: Architecture,
-        reporter: Reporter,
-    ) -> Metric | None:
-        """Run the trial command for `arch` and return its final report (None if it made none)."""
+    def evaluate_trial(self, trial: TrialInput) -> Metric | None:
+        """Run the trial command for `trial.arch` and return its final report (None if none)."""
         with tempfile.TemporaryDirectory(prefix="archsearch-trial-") as folder:
             params_path = os.path.join(folder, "parameters.json")
             channel_path = os.path.join(folder, "channel.jsonl")
             with open(params_path, "w", encoding="utf-8") as f:
-                json.dump(self._parameters(arch), f)
+                json.dump(self._parameters(trial.arch), f)
             open(channel_path, "w").close()
             env = {"PYTHONUNBUFFERED": "1", **os.environ, **self.env}
             env[PARAMETERS_ENV] = params_path
             env[CHANNEL_ENV] = channel_path
-            return self._run(env, channel_path, reporter)
+            return self._run(env, channel_path, trial.reporter)
 
-    def _parameters(self, arch: Architecture) -> dict[str, Any]:
+    def _parameters(self, arch: Mapping[str, Any]) -> dict[str, Any]:
         if self.search_space is not None:
             return to_parameters(self.search_space, arch)
         return {label: {"_value": value} for label, value in arch.items()}

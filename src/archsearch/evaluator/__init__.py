@@ -3,7 +3,14 @@
 `DataLoader` is torch's, re-exported for NNI code that writes `pl.DataLoader(...)`.
 """
 
-from archsearch.evaluator.base import Evaluator, InvalidMetricError, Metric, Reporter
+from archsearch.evaluator.base import (
+    Evaluator,
+    InvalidMetricError,
+    Metric,
+    Reporter,
+    TrialEvaluator,
+    TrialInput,
+)
 from archsearch.evaluator.datasets import Split, load_digits, load_mnist1d
 from archsearch.evaluator.functional import FunctionalEvaluator
 from archsearch.evaluator.lightning import Classification, DataLoader, Regression
@@ -25,6 +32,8 @@ __all__ = [
     "Reporter",
     "Serialized",
     "Split",
+    "TrialEvaluator",
+    "TrialInput",
     "load_digits",
     "load_mnist1d",
     "nb201_space",

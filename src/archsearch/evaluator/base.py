@@ -1,8 +1,9 @@
 """The evaluator interface: what runs inside a trial, and how it reports metrics.
 
-An evaluator trains and evaluates one fixed model and returns its final metric. While it runs it
-reports intermediate metrics to a `Reporter`, directly or through the NNI-style functions
-`report_intermediate_result` / `report_final_result` (see `reporter.py`).
+A `TrialEvaluator` scores one trial (a `TrialInput`) and returns its final metric; an
+`Evaluator` does it by training the trial's fixed model. While it runs it reports intermediate
+metrics to a `Reporter`, directly or through the NNI-style functions `report_intermediate_result`
+/ `report_final_result` (see `reporter.py`; `run.py` installs the reporter).
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import math
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-from archsearch.space import Architecture
 
 if TYPE_CHECKING:
     import torch
@@ -58,28 +58,55 @@ class Reporter(ABC):
         return False
 
 
-class Evaluator(ABC):
-    """Trains and evaluates one fixed model of a trial and returns its final metric.
+@dataclass(frozen=True)
+class TrialInput:
+    """What an evaluator gets for one trial.
+
+    `arch` is the trial's architecture; `build_model()` builds its fixed plain-PyTorch model,
+    freshly initialised on every call (evaluators that answer from the architecture alone never
+    call it); `reporter` receives the trial's intermediate metrics.
+    """
+
+    arch: Mapping[str, Any]
+    build_model: Callable[[], torch.nn.Module]
+    reporter: Reporter
+
+
+class TrialEvaluator(ABC):
+    """Scores one trial of an experiment: `evaluate_trial` is the one method the runner calls.
+
+    The runner calls it with the trial's reporter installed, so `report_intermediate_result` and
+    `report_final_result` reach `trial.reporter` too. Evaluators cross process boundaries by
+    pickle, so keep them to picklable state (datasets, settings, importable functions).
+    Evaluators that train the trial's model subclass `Evaluator` instead.
+    """
+
+    @abstractmethod
+    def evaluate_trial(self, trial: TrialInput) -> Metric | None:
+        """Evaluate `trial` and return its final metric, or None when the final metric was
+        reported (`trial.reporter.report_final`, `report_final_result`)."""
+
+    def _execute(self, model_cls: Any) -> float:
+        """NNI's debug entry `evaluator._execute(Net)`: one trial of `Net`'s first candidates,
+        run here with full tracebacks, as `Experiment.local_debug_run`; its main metric."""
+        from archsearch.evaluator.run import debug_run  # run.py builds on this module
+
+        return debug_run(self, model_cls)
+
+
+class Evaluator(TrialEvaluator):
+    """Trains and evaluates the fixed model of a trial: implement `evaluate`.
 
     `evaluate` may return None when it reported the final metric through the reporter.
-    Evaluators cross process boundaries by pickle, so keep them to picklable state (datasets,
-    settings, importable functions).
     """
 
     @abstractmethod
     def evaluate(self, model: torch.nn.Module, reporter: Reporter) -> Metric | None:
         """Train and evaluate `model`; report intermediate metrics to `reporter`."""
 
-    def evaluate_trial(
-        self,
-        build_model: Callable[[], torch.nn.Module],
-        arch: Architecture,
-        reporter: Reporter,
-    ) -> Metric | None:
-        """Evaluate one trial. The default builds the fixed model and calls `evaluate`;
-        evaluators that answer from the architecture alone (tabular benchmarks) override it
-        and never build the model."""
-        return self.evaluate(build_model(), reporter)
+    def evaluate_trial(self, trial: TrialInput) -> Metric | None:
+        """Build the trial's fixed model and `evaluate` it."""
+        return self.evaluate(trial.build_model(), trial.reporter)
 
 
 def as_metric_dict(value: Any, *, allow_non_finite: bool = False) -> dict[str, Any]:

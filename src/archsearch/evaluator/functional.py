@@ -6,9 +6,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from archsearch.evaluator.base import Evaluator, Metric, Reporter
-from archsearch.evaluator.reporter import reporting_to
-from archsearch.space import Architecture
+from archsearch.evaluator.base import Evaluator, Metric, Reporter, TrialInput
 
 if TYPE_CHECKING:
     import torch
@@ -40,28 +38,20 @@ class FunctionalEvaluator(Evaluator):
         self.wants_factory = _first_parameter(function) == FACTORY_PARAMETER
 
     def evaluate(self, model: torch.nn.Module, reporter: Reporter) -> Metric | None:
-        """Call the function on `model` (or, for a `model_cls` function, on a factory
-        returning it) with `reporter` receiving its reports."""
-        if self.wants_factory:
-            return self._call(lambda: model, reporter)
-        return self._call(model, reporter)
-
-    def evaluate_trial(
-        self,
-        build_model: Callable[[], torch.nn.Module],
-        arch: Architecture,
-        reporter: Reporter,
-    ) -> Metric | None:
-        """Call the function on the trial's fixed model; a `model_cls` function gets
-        `build_model` itself, so every `model_cls()` is a freshly initialised fixed model."""
-        if self.wants_factory:
-            return self._call(build_model, reporter)
-        return self._call(build_model(), reporter)
-
-    def _call(self, model: Any, reporter: Reporter) -> Metric | None:
-        with reporting_to(reporter):
-            result: Metric | None = self.function(model, **self.arguments)
+        """Call the function on `model` (a `model_cls` function: on a factory returning it).
+        Its `report_*` calls reach the reporter that the trial runner installed."""
+        result: Metric | None = self.function(
+            (lambda: model) if self.wants_factory else model, **self.arguments
+        )
         return result
+
+    def evaluate_trial(self, trial: TrialInput) -> Metric | None:
+        """Call the function on the trial's fixed model; a `model_cls` function gets
+        `trial.build_model` itself, so every `model_cls()` is a freshly initialised model."""
+        if self.wants_factory:
+            result: Metric | None = self.function(trial.build_model, **self.arguments)
+            return result
+        return self.evaluate(trial.build_model(), trial.reporter)
 
     def __repr__(self) -> str:
         name = getattr(self.function, "__qualname__", repr(self.function))

@@ -18,16 +18,13 @@ from __future__ import annotations
 import csv
 import functools
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from archsearch.evaluator.base import Evaluator, Metric, Reporter
+from archsearch.evaluator.base import Metric, TrialEvaluator, TrialInput
 from archsearch.space import Architecture, LayerChoiceDim, SearchSpace
-
-if TYPE_CHECKING:
-    import torch
 
 EDGES = ("1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2")
 """The labels of the space: one per cell edge, in arch-string order."""
@@ -152,7 +149,7 @@ def _load(path: str) -> Nb201Table:
     return Nb201Table(path=path, rows=rows)
 
 
-class NasBench201Tabular(Evaluator):
+class NasBench201Tabular(TrialEvaluator):
     """Answers a trial of `nb201_space()` from the NAS-Bench-201 table, building no model.
 
     The final metrics are `{"default": <reward column>, "test_acc_200ep": c10_test_acc,
@@ -188,21 +185,9 @@ class NasBench201Tabular(Evaluator):
             "simulated_time_s": row[TRAIN_TIME] * (epochs / FULL_EPOCHS),
         }
 
-    def evaluate_trial(
-        self,
-        build_model: Callable[[], torch.nn.Module],
-        arch: Architecture,
-        reporter: Reporter,
-    ) -> Metric | None:
-        """The table's metrics for `arch`; `build_model` is never called."""
-        return self.query(arch)
-
-    def evaluate(self, model: torch.nn.Module, reporter: Reporter) -> Metric | None:
-        """Not possible: a table is looked up by architecture, not by model."""
-        raise TypeError(
-            "NasBench201Tabular answers from the architecture, not from a model: run it "
-            "through an experiment (which calls evaluate_trial) or call .query(arch)"
-        )
+    def evaluate_trial(self, trial: TrialInput) -> Metric | None:
+        """The table's metrics for `trial.arch`; the model is never built."""
+        return self.query(trial.arch)
 
     def __repr__(self) -> str:
         return f"NasBench201Tabular(path={self.path!r}, reward={self.reward!r})"

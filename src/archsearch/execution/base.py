@@ -14,6 +14,7 @@ from typing import Any
 
 from archsearch.execution.refs import Ref
 from archsearch.space import Architecture, TrialStatus
+from archsearch.space import MetricReport as MetricReport  # the record backends send, re-exported
 
 
 @dataclass(frozen=True)
@@ -31,16 +32,6 @@ class Job:
     evaluator: Ref
     log_path: str | None = None
     max_duration: float | None = None
-
-
-@dataclass(frozen=True)
-class MetricReport:
-    """An intermediate report of a running trial."""
-
-    trial_id: int
-    step: int
-    metrics: Mapping[str, Any]
-    time: float
 
 
 @dataclass(frozen=True)

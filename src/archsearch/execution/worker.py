@@ -1,30 +1,24 @@
 """Running one job in the current process: shared by every backend.
 
-Builds the fixed model of the job's architecture, runs the evaluator with the trial's reporter
-installed, and turns whatever happens — a metric, an exception, a NaN — into a `TrialResult`.
-Never raises for a trial's own failure (an exception or `sys.exit()` inside it).
+Loads the job's model space and evaluator, runs the trial through `evaluator/run.py: run_trial`
+(which installs the trial's reporter and builds the fixed model when the evaluator asks), and
+turns whatever happens — a metric, an exception, a NaN — into a `TrialResult`. Never raises for
+a trial's own failure (an exception or `sys.exit()` inside it).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import torch
-
-from archsearch.evaluator.base import (
-    Evaluator,
-    InvalidMetricError,
-    Reporter,
-    as_metric_dict,
-)
-from archsearch.evaluator.reporter import reporting_to
+from archsearch.evaluator.base import InvalidMetricError, Reporter, TrialInput
+from archsearch.evaluator.run import build_model, run_trial
 from archsearch.execution.base import Job, TrialResult
-from archsearch.nn.fix import fix
-from archsearch.space import Architecture, TrialStatus
+from archsearch.space import TrialStatus
 
 
 class CallbackReporter(Reporter):
@@ -38,40 +32,13 @@ class CallbackReporter(Reporter):
         self.send(step, storable(metrics))
 
 
-def build_model(model_space: Any, arch: Architecture) -> torch.nn.Module:
-    """The fixed model of `arch`: `model_space` is a model instance, a class or a factory."""
-    model = model_space if isinstance(model_space, torch.nn.Module) else model_space()
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(
-            f"the model space must be an nn.Module, a class or a function returning one; "
-            f"{model_space!r} gave {type(model).__name__}"
-        )
-    return fix(model, arch)
-
-
 def run_job(job: Job, reporter: Reporter) -> TrialResult:
     """Run `job` here and return its result; the trial's failures become FAILED results."""
     started = time.time()
     try:
-        model_space = job.model_space.load()
-        evaluator = job.evaluator.load()
-        if not isinstance(evaluator, Evaluator):
-            raise TypeError(
-                f"the evaluator must be an archsearch Evaluator (e.g. FunctionalEvaluator), "
-                f"got {type(evaluator).__name__}"
-            )
-        with reporting_to(reporter):
-            value = evaluator.evaluate_trial(
-                lambda: build_model(model_space, job.arch), job.arch, reporter
-            )
-        if value is None:
-            value = reporter.final
-        if value is None:
-            raise InvalidMetricError(
-                "the evaluator returned no metric and reported no final result "
-                "(return it, or call archsearch.report_final_result)"
-            )
-        metrics = storable(as_metric_dict(value))
+        build = functools.partial(build_model, job.model_space.load(), job.arch)
+        trial = TrialInput(job.arch, build, reporter)
+        metrics = storable(run_trial(job.evaluator.load(), trial))
     # A trial's failure is a result, whatever it is; sys.exit() in a trial (argparse on a bad
     # flag) too. Ctrl-C and the inline timeout's TrialTimeout are not failures: they propagate.
     except (Exception, SystemExit) as exc:

@@ -13,16 +13,12 @@ import secrets
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any, Literal
 
-import torch
-
-from archsearch.evaluator.base import Evaluator, Metric, Reporter, as_metric_dict
-from archsearch.evaluator.reporter import reporting_to
+from archsearch.evaluator.base import TrialEvaluator
+from archsearch.evaluator.run import build_model, debug_run, model_instance
 from archsearch.execution.main_script import stop_if_importing_main
 from archsearch.execution.refs import Ref
-from archsearch.execution.worker import build_model
 from archsearch.experiment.backends import make_backend
 from archsearch.experiment.config import ExperimentConfig
 from archsearch.experiment.runner import Runner, RunPlan
@@ -51,8 +47,8 @@ class Experiment:
     benchmarks).
     """
 
-    def __init__(self, model_space: Any, evaluator: Evaluator, strategy: Strategy) -> None:
-        if not isinstance(evaluator, Evaluator):
+    def __init__(self, model_space: Any, evaluator: TrialEvaluator, strategy: Strategy) -> None:
+        if not isinstance(evaluator, TrialEvaluator):
             raise TypeError(
                 "evaluator must be an archsearch Evaluator (e.g. FunctionalEvaluator(fn), "
                 f"Classification(...)), got {type(evaluator).__name__}"
@@ -82,7 +78,7 @@ class Experiment:
             if isinstance(self.model_space, SearchSpace):
                 self._space = self.model_space  # classic mode: the space without a model
             else:
-                self._space = search_space(_instance(self.model_space))
+                self._space = search_space(model_instance(self.model_space))
         return self._space
 
     def run(self, config: ExperimentConfig | None = None, port: int | None = None) -> str:
@@ -116,7 +112,7 @@ class Experiment:
             config=self.config,
             model_space=self._ref(self.model_space, "model space"),
             evaluator=self._ref(self.evaluator, "evaluator"),
-            log_dir=self._log_dir(storage),
+            log_dir=storage.log_dir(self.id),
             elapsed_before=float(record.spec.get("elapsed_s", 0.0)) + lost_run(storage, record),
         )
         if display_status(record) == "interrupted":
@@ -159,17 +155,7 @@ class Experiment:
     def local_debug_run(self) -> float:
         """Run one trial (the first candidate of every choice) here, with full tracebacks, and
         return its final metric. Nothing is stored."""
-        arch = self.search_space.default()
-        reporter = _LogReporter()
-        with reporting_to(reporter):
-            value = self.evaluator.evaluate_trial(
-                lambda: build_model(self.model_space, arch), arch, reporter
-            )
-        metric: Metric | None = value if value is not None else reporter.final
-        if metric is None:
-            raise ValueError("the evaluator returned no metric and reported no final result")
-        result: float = as_metric_dict(metric)["default"]
-        return result
+        return debug_run(self.evaluator, self.model_space, self.search_space.default())
 
     # -- results ---------------------------------------------------------------------------
     def export_top_models(
@@ -216,7 +202,7 @@ class Experiment:
         storage: str | os.PathLike[str] | None = None,
         port: int | None = None,
         model_space: Any = None,
-        evaluator: Evaluator | None = None,
+        evaluator: TrialEvaluator | None = None,
         strategy: Strategy | None = None,
         run: bool = True,
     ) -> Experiment:
@@ -300,12 +286,6 @@ class Experiment:
             return Ref.live(obj)
         return Ref.of(obj, what, for_process=self.config.execution == "local")
 
-    def _log_dir(self, storage: Storage) -> Path | None:
-        path = getattr(storage, "path", None)
-        if path is None or self.id is None:
-            return None
-        return Path(path).parent / "experiments" / self.id / "trials"
-
     def _serve(self, port: int) -> None:
         from archsearch.ui import serve_in_background
 
@@ -326,7 +306,7 @@ class RetiariiExperiment(Experiment):
     def __init__(
         self,
         base_model: Any,
-        evaluator: Evaluator,
+        evaluator: TrialEvaluator,
         applied_mutators: Any = None,
         strategy: Strategy | None = None,
     ) -> None:
@@ -342,20 +322,3 @@ class RetiariiExperiment(Experiment):
 
 RetiariiExeConfig = ExperimentConfig
 """NNI's name for the experiment configuration (`RetiariiExeConfig("local")`)."""
-
-
-class _LogReporter(Reporter):
-    """Prints intermediate results of a debug run."""
-
-    def on_report(self, step: int, metrics: Any) -> None:
-        log.warning("intermediate result at step %d: %s", step, dict(metrics))
-
-
-def _instance(model_space: Any) -> torch.nn.Module:
-    model = model_space if isinstance(model_space, torch.nn.Module) else model_space()
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(
-            "the model space must be an nn.Module, its class, or a function returning one; "
-            f"got {type(model).__name__}"
-        )
-    return model

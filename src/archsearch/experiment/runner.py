@@ -16,11 +16,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from archsearch.execution.base import Backend, Job, MetricReport, TrialResult
+from archsearch.execution.base import Backend, Event, Job, TrialResult
 from archsearch.execution.refs import Ref
 from archsearch.experiment.config import ExperimentConfig
-from archsearch.space import OptimizeMode, SearchSpace, Trial, TrialStatus, score
-from archsearch.storage.base import MetricPoint, Storage
+from archsearch.space import MetricReport, OptimizeMode, SearchSpace, Trial, TrialStatus, score
+from archsearch.storage.base import Storage
 from archsearch.strategy.base import Strategy
 
 POLL_SECONDS = 0.5
@@ -153,7 +153,7 @@ class Runner:
         job = Job(
             experiment_id=self.plan.experiment_id,
             trial_id=trial.id,
-            arch=trial.arch,
+            arch=dict(trial.arch),
             model_space=self.plan.model_space,
             evaluator=self.plan.evaluator,
             log_path=log_path,
@@ -168,12 +168,8 @@ class Runner:
             self.queue.appendleft(trial)
             raise
 
-    def _handle(self, events: list[MetricReport | TrialResult], bar: tqdm[Any]) -> None:
-        points = [
-            MetricPoint(e.trial_id, e.step, e.metrics, e.time)
-            for e in events
-            if isinstance(e, MetricReport)
-        ]
+    def _handle(self, events: list[Event], bar: tqdm[Any]) -> None:
+        points = [e for e in events if isinstance(e, MetricReport)]
         if points:
             self.storage.report_metrics(self.plan.experiment_id, points)
         for event in events:

@@ -11,6 +11,7 @@ from archsearch.space.home import archsearch_home
 from archsearch.space.search_space import Architecture, SearchSpace
 from archsearch.space.trial import (
     OPTIMIZE_MODES,
+    MetricReport,
     OptimizeMode,
     Trial,
     TrialStatus,
@@ -26,6 +27,7 @@ __all__ = [
     "InputChoiceDim",
     "InvalidArchitectureError",
     "LayerChoiceDim",
+    "MetricReport",
     "OptimizeMode",
     "SearchSpace",
     "Trial",

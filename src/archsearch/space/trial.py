@@ -9,9 +9,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Literal
-
-from archsearch.space.search_space import Architecture
+from typing import Any, Literal, NoReturn
 
 OptimizeMode = Literal["maximize", "minimize"]
 """Whether a larger or a smaller final metric is better."""
@@ -35,6 +33,37 @@ class TrialStatus(str, Enum):
         return self not in (TrialStatus.WAITING, TrialStatus.RUNNING)
 
 
+class ReadOnlyDict(dict[str, Any]):
+    """A dict that refuses changes, so that a record holding one stays what it was stored as.
+
+    A dict subclass rather than a mapping proxy: JSON, pickle, `==` and `dict(...)` treat it as
+    the plain dict it was made from. Only the top level is read-only.
+    """
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("this mapping is read-only; change a copy: dict(trial.arch)")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # dict subclasses unpickle through __setitem__, which refuses: rebuild from a copy.
+        return (ReadOnlyDict, (dict(self),))
+
+
+@dataclass(frozen=True)
+class MetricReport:
+    """One intermediate report of a trial: its step, the values and when it was made.
+
+    Backends send it to the runner, which stores it as it is; storage returns it.
+    """
+
+    trial_id: int
+    step: int
+    metrics: Mapping[str, Any]
+    time: float
+
+
 @dataclass(frozen=True)
 class Trial:
     """One architecture evaluated in an experiment. Never mutated: storage returns new records.
@@ -42,11 +71,12 @@ class Trial:
     `metric` is the final default metric (a finite float) of a succeeded trial; `metrics` holds
     every final value the evaluator reported (the default one under "default"). `error` is a
     one-line reason for a failed, timed-out or cancelled trial, `traceback` its full text.
+    `arch` is read-only (a `ReadOnlyDict`): every holder of the record sees the same choices.
     """
 
     experiment_id: str
     id: int
-    arch: Architecture
+    arch: Mapping[str, Any]
     status: TrialStatus = TrialStatus.WAITING
     metric: float | None = None
     metrics: Mapping[str, Any] = field(default_factory=dict)
@@ -56,6 +86,10 @@ class Trial:
     error: str | None = None
     traceback: str | None = None
     log_path: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.arch, ReadOnlyDict):
+            object.__setattr__(self, "arch", ReadOnlyDict(self.arch))
 
     @property
     def duration(self) -> float | None:

@@ -11,9 +11,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
-from archsearch.space import Architecture, OptimizeMode, Trial, TrialStatus
+from archsearch.space import Architecture, MetricReport, OptimizeMode, Trial, TrialStatus
 from archsearch.storage.paging import StatusFilter, page_of
 
 
@@ -68,18 +69,18 @@ class ExperimentRecord:
         return "minimize" if self.config.get("optimize_mode") == "minimize" else "maximize"
 
 
-@dataclass(frozen=True)
-class MetricPoint:
-    """One intermediate report of a trial: its step, the values and when it arrived."""
-
-    trial_id: int
-    step: int
-    metrics: Mapping[str, Any]
-    time: float
+MetricPoint = MetricReport
+"""The name storage code first gave the intermediate-metric record (`archsearch.space`)."""
 
 
 class Storage(ABC):
-    """Experiments, trials and metrics. Every method returns fresh immutable records."""
+    """Experiments, trials and metrics. Every method returns fresh immutable records.
+
+    A store implements the abstract methods; the others are defaults over them, which a store
+    may replace with faster queries. `tests/storage/test_storage_contract.py` is the contract
+    every store passes. Unknown experiment ids raise `ExperimentNotFoundError`, unknown trials
+    `KeyError`.
+    """
 
     # -- experiments ----------------------------------------------------------------------
     @abstractmethod
@@ -92,12 +93,15 @@ class Storage(ABC):
         config, spec) and return the new record."""
 
     @abstractmethod
-    def experiment(self, experiment_id: str) -> ExperimentRecord:
-        """One experiment; ExperimentNotFoundError if the id is unknown."""
-
-    @abstractmethod
     def experiments(self) -> list[ExperimentRecord]:
         """Every experiment, newest first."""
+
+    def experiment(self, experiment_id: str) -> ExperimentRecord:
+        """One experiment; ExperimentNotFoundError if the id is unknown."""
+        for record in self.experiments():
+            if record.id == experiment_id:
+                return record
+        raise ExperimentNotFoundError(f"no experiment {experiment_id!r} in {self!r}")
 
     @abstractmethod
     def request_stop(self, experiment_id: str) -> None:
@@ -135,22 +139,41 @@ class Storage(ABC):
         """Put an unfinished trial back to waiting (resume), dropping its partial metrics."""
 
     @abstractmethod
-    def trial(self, experiment_id: str, trial_id: int) -> Trial:
-        """One trial; KeyError naming experiment and trial if unknown."""
-
-    @abstractmethod
     def trials(self, experiment_id: str) -> list[Trial]:
         """Every trial of an experiment, by id."""
 
+    def trial(self, experiment_id: str, trial_id: int) -> Trial:
+        """One trial; KeyError naming experiment and trial if unknown."""
+        for trial in self.trials(experiment_id):
+            if trial.id == trial_id:
+                return trial
+        raise KeyError(f"no trial {trial_id} in experiment {experiment_id!r}")
+
+    # -- metrics --------------------------------------------------------------------------
     @abstractmethod
-    def report_metrics(self, experiment_id: str, points: Sequence[MetricPoint]) -> None:
-        """Append intermediate metrics (one transaction for the batch)."""
+    def report_metrics(self, experiment_id: str, points: Sequence[MetricReport]) -> None:
+        """Append intermediate metrics, all or none (KeyError for a point of an unknown
+        trial, TypeError for values JSON cannot hold)."""
 
     @abstractmethod
-    def metrics(self, experiment_id: str, trial_id: int) -> list[MetricPoint]:
-        """A trial's intermediate metrics, by step."""
+    def metrics_for(
+        self, experiment_id: str, trial_ids: Sequence[int]
+    ) -> dict[int, list[MetricReport]]:
+        """The intermediate metrics of several trials, by step; every requested id is a key
+        (an empty list for a trial without metrics or an unknown id)."""
 
-    # -- dashboard reads (defaults: plain Python over `trials`/`metrics`; stores override) --
+    def metrics(self, experiment_id: str, trial_id: int) -> list[MetricReport]:
+        """A trial's intermediate metrics, by step; KeyError for an unknown trial."""
+        points = self.metrics_for(experiment_id, [trial_id])[trial_id]
+        if not points:
+            self.trial(experiment_id, trial_id)
+        return points
+
+    # -- optional (defaults: plain Python over the methods above; stores may replace them) --
+    def log_dir(self, experiment_id: str) -> Path | None:
+        """The folder for the trial logs of an experiment, or None to keep no log files."""
+        return None
+
     def trial_page(
         self,
         experiment_id: str,
@@ -185,14 +208,6 @@ class Storage(ABC):
         for trial in self.trials(experiment_id):
             counts[trial.status.value] += 1
         return counts
-
-    def metrics_for(
-        self, experiment_id: str, trial_ids: Sequence[int]
-    ) -> dict[int, list[MetricPoint]]:
-        """The intermediate metrics of several trials, by step; every requested id is a key
-        (an empty list for a trial without metrics or an unknown id)."""
-        known = {t.id for t in self.trials(experiment_id)}
-        return {i: self.metrics(experiment_id, i) if i in known else [] for i in trial_ids}
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the connection (optional)."""

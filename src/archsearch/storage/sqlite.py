@@ -20,12 +20,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from archsearch.space import Architecture, Trial, TrialStatus
+from archsearch.space import Architecture, MetricReport, Trial, TrialStatus
 from archsearch.storage.base import (
     ExperimentNotFoundError,
     ExperimentRecord,
     ExperimentStatus,
-    MetricPoint,
     Storage,
 )
 from archsearch.storage.codec import (
@@ -278,7 +277,7 @@ class SQLiteStorage(Storage):
         return trials
 
     # -- metrics --------------------------------------------------------------------------
-    def report_metrics(self, experiment_id: str, points: Sequence[MetricPoint]) -> None:
+    def report_metrics(self, experiment_id: str, points: Sequence[MetricReport]) -> None:
         """Append points in one transaction; KeyError if a point names an unknown trial."""
         rows = [
             (
@@ -304,28 +303,26 @@ class SQLiteStorage(Storage):
                 self.trial(experiment_id, trial_id)
             raise
 
-    def metrics(self, experiment_id: str, trial_id: int) -> list[MetricPoint]:
-        points = self.metrics_for(experiment_id, [trial_id])[trial_id]
-        if not points:
-            self.trial(experiment_id, trial_id)  # KeyError for an unknown trial
-        return points
-
     def metrics_for(
         self, experiment_id: str, trial_ids: Sequence[int]
-    ) -> dict[int, list[MetricPoint]]:
-        result: dict[int, list[MetricPoint]] = {int(i): [] for i in trial_ids}
+    ) -> dict[int, list[MetricReport]]:
+        result: dict[int, list[MetricReport]] = {int(i): [] for i in trial_ids}
         rows = self._conn().execute(
             "SELECT trial_id, step, metrics, time FROM metrics WHERE experiment_id = ? "
             "AND trial_id IN (SELECT value FROM json_each(?)) ORDER BY trial_id, step, rowid",
             (experiment_id, dump_json(list(result))),
         )
         for trial_id, step, metrics, at in rows:
-            result[trial_id].append(MetricPoint(trial_id, step, load_json(metrics), at))
+            result[trial_id].append(MetricReport(trial_id, step, load_json(metrics), at))
         if not any(result.values()):
             self.experiment(experiment_id)
         return result
 
-    # -- dashboard reads ------------------------------------------------------------------
+    # -- optional -------------------------------------------------------------------------
+    def log_dir(self, experiment_id: str) -> Path:
+        """`experiments/<id>/trials/` beside the database file."""
+        return self.path.parent / "experiments" / experiment_id / "trials"
+
     def trial_page(
         self,
         experiment_id: str,
