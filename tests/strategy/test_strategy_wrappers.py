@@ -84,7 +84,7 @@ def test_seen_reads_only_new_trials_and_skips_foreign_architectures() -> None:
     history.append(Trial("e", 1, {"b": 1}, TrialStatus.SUCCEEDED, metric=1.0))
     history.append(Trial("e", 2, {"a": 2}, TrialStatus.WAITING))
     seen.update(history)
-    assert set(seen) == {arch_key({"a": "x"}), arch_key({"a": "z"})}
+    assert len(seen) == 2 and arch_key({"a": "x"}) in seen and arch_key({"a": "z"}) in seen
     assert not seen.exhausted()
     assert seen.claim({"a": "y"})
     assert not seen.claim({"a": "y"})  # claimed once only

@@ -1,7 +1,7 @@
 """The multi-trial strategy interface: ask for an architecture, tell a finished trial.
 
-Strategies are torch-free. The base class owns the protocol (`start`, `ask`, `tell` are final);
-a strategy implements `propose` and, when it keeps state, `reset` and `learn`.
+Strategies are torch-free. The base class owns the protocol (`start`, `ask` and `tell` are
+final); a strategy implements `propose`, and `reset` and `learn` when it keeps state.
 """
 
 from __future__ import annotations
@@ -16,32 +16,19 @@ from archsearch.space import Architecture, OptimizeMode, SearchSpace, Trial, sco
 class Strategy(ABC):
     """Proposes architectures of a search space, learning from finished trials.
 
-    How it is driven (the experiment's runner does this; a script may too):
-    - `start(space, optimize_mode)` resets the strategy for `space`. The runner calls it once per
-      run, before anything else; `ask` calls it when the strategy was not started (or was
-      started with another space).
-    - `ask(space, history)` returns a valid architecture of `space` (any accepted spelling; the
-      experiment canonicalises it), or None when the strategy will never propose anything again
-      (a finished grid, an exhausted space): the runner then ends the experiment, so None must
-      not mean "nothing right now". `history` is every trial of the experiment so far in
-      creation order, running and waiting ones included.
-    - `tell(trial)` is called once per trial that reached a final status, in the order they
-      finished (failed, timed-out and cancelled trials too: `score` is None for them). Trials
-      told before the strategy is started are kept and learned right after it starts (its
-      first `ask` starts it), so a history can be replayed into a fresh strategy.
+    The runner drives it: `start(space, optimize_mode)` once per run (`ask` starts a strategy
+    that was not started, or was started with another space); `ask(space, history)`, where
+    `history` is every trial so far in creation order, running and waiting ones included;
+    `tell(trial)` once per trial that reached a final status, in finishing order (failed,
+    timed-out and cancelled ones too: `score` is None for them). Trials told before `start`
+    are kept and learned right after it, so a history can be replayed into a fresh strategy.
 
-    Where state comes from: `history` says what was tried (read it to avoid repeats); the
-    trials learned through `tell` are what it knows. On resume the runner `start`s the
-    strategy and tells it every finished trial again in finishing order, so all state built by
-    `reset` and `learn` comes back; other state (e.g. a random generator's position) does not.
-    The strategy object itself is stored with the experiment when it is created (imported by
-    name or pickled, before its first `start`) and loaded again by `Experiment.resume`.
-
-    What a strategy implements:
-    - `propose(history)` (required): the proposal, as `ask` returns it; `self.space` is the
-      space it was started with.
-    - `reset(space)` (optional): build fresh state for `space` (called by `start`).
-    - `learn(trial)` (optional): update the state from one finished trial (called by `tell`).
+    A strategy implements `propose(history)`: a valid architecture of `self.space` (any
+    accepted spelling), or None when it will never propose one again (a finished grid, an
+    exhausted space; the runner then ends the experiment, so None never means "not now").
+    Optionally `reset(space)` builds fresh state and `learn(trial)` updates it: `history` says
+    what was tried, the learned trials what it gave. On resume the runner starts the strategy
+    loaded from storage and tells it every finished trial again, which rebuilds that state.
     """
 
     optimize_mode: OptimizeMode = "maximize"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from archsearch.space import Architecture, InvalidArchitectureError, SearchSpace, Trial
@@ -44,9 +44,6 @@ class SeenArchitectures:
 
     def __contains__(self, key: object) -> bool:
         return key in self._keys
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._keys)
 
     def __len__(self) -> int:
         return len(self._keys)
