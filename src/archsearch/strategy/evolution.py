@@ -7,6 +7,7 @@ import math
 import random
 from collections import deque
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 from typing import Literal
 
 from archsearch.space import (
@@ -92,7 +93,7 @@ class RegularizedEvolution(Strategy):
         children: Iterable[Architecture] = ()  # random until the population is full
         if len(self.population) >= self.population_size:
             parent = self._tournament()
-            children = (self.mutate(parent) for _ in range(MUTATION_TRIES))
+            children = map(self.mutate, repeat(parent, MUTATION_TRIES))
         if self.dedup:
             return self._seen.first_unseen(history, children, self._rng)
         return next(iter(children), None) or self.space.sample(self._rng)

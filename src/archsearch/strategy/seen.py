@@ -95,7 +95,7 @@ class SeenArchitectures:
         uniformly random unseen architecture drawn with `rng` (None without `rng`). None when a
         candidate is None (its source has nothing left) or the whole space has been seen."""
         self.update(history)
-        if self.exhausted():
+        if len(self._keys) >= self._size:  # exhausted (inline: this runs on every ask)
             return None
         for arch in candidates:
             if arch is None:
