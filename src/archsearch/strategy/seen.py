@@ -30,10 +30,8 @@ def arch_key(canonical: Mapping[str, Any]) -> str:
 
 
 class SeenArchitectures:
-    """The set of architectures already in the history or already proposed, by canonical key.
-
-    A strategy with `dedup` keeps one, built in `reset`, and proposes through `first_unseen`.
-    """
+    """The architectures already in the history or proposed, by canonical key (a strategy with
+    `dedup` builds one in `reset` and proposes through `first_unseen`)."""
 
     def __init__(self, space: SearchSpace) -> None:
         self.space = space
@@ -105,8 +103,8 @@ class SeenArchitectures:
         return None if rng is None else self._random_unseen(rng)
 
     def _random_unseen(self, rng: random.Random) -> Architecture | None:
-        """Draws at random first; a nearly exhausted space of at most ENUMERATE_LIMIT
-        architectures is listed instead, so the last few are found without endless redraws."""
+        # Random draws first; a nearly exhausted space of at most ENUMERATE_LIMIT architectures
+        # is listed instead, so the last few are found without endless redraws.
         space = self.space
         for _ in range(RANDOM_TRIES):
             arch = space.sample(rng)
