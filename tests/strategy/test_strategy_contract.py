@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from strategy_driver import (
@@ -19,6 +20,7 @@ from strategy_driver import (
     small_space,
 )
 
+from archsearch.classic import Tuner, TunerStrategy
 from archsearch.space import Architecture, Trial, TrialStatus, best_trials
 from archsearch.strategy import (
     TPE,
@@ -134,6 +136,50 @@ def test_resume_continues_without_repeating(name: str, problem: Problem) -> None
     drive(resumed, problem.space, problem.objective, 10_000, history=history, start=False)
     assert len(history) == problem.space.size()
     assert len(set(keys(history))) == len(history)
+
+
+@pytest.mark.parametrize("name", STRATEGIES)
+def test_tell_before_any_ask_replays_a_history_into_a_fresh_strategy(
+    name: str, problem: Problem
+) -> None:
+    # A fresh strategy told a history before it was ever started or asked learns it when its
+    # first ask starts it: it then proposes what a strategy started first and told would.
+    history = drive(
+        STRATEGIES[name](0), problem.space, problem.objective, 28, fails=fails_sometimes(problem)
+    )
+    fresh, started = STRATEGIES[name](1), STRATEGIES[name](1)
+    started.start(problem.space, "maximize")
+    for trial in history:
+        fresh.tell(trial)
+        started.tell(trial)
+    for _ in range(5):
+        arch = problem.space.validate(fresh.ask(problem.space, history) or {})
+        assert arch == started.ask(problem.space, history)
+        history.append(Trial("exp", len(history), arch, TrialStatus.WAITING))
+    drive(fresh, problem.space, problem.objective, 10_000, history=history, start=False)
+    assert len(set(keys(history))) == len(history) == problem.space.size()
+
+
+def test_a_classic_tuner_adapter_accepts_tell_before_ask(problem: Problem) -> None:
+    calls: list[object] = []
+
+    class Best(Tuner):
+        def update_search_space(self, search_space: dict[str, Any]) -> None:
+            calls.append("space")
+
+        def generate_parameters(self, parameter_id: int, **kwargs: Any) -> dict[str, Any]:
+            calls.append(("generate", parameter_id))
+            return problem.best
+
+        def trial_end(self, parameter_id: int, success: bool, **kwargs: Any) -> None:
+            calls.append(("end", parameter_id, success))
+
+    strategy = TunerStrategy(Best())
+    failed = Trial("exp", 1, problem.best, TrialStatus.FAILED)
+    strategy.tell(failed)
+    assert calls == []  # kept until the strategy starts
+    assert strategy.ask(problem.space, [failed]) == problem.best
+    assert calls == ["space", ("end", 1, False), ("generate", 2)]
 
 
 @pytest.mark.parametrize("name", ["evolution", "tpe", "rl"])

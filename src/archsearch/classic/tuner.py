@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from archsearch.classic.parameters import Parameters, from_parameters, to_parameters
-from archsearch.space import Architecture, OptimizeMode, SearchSpace, Trial, TrialStatus
+from archsearch.space import Architecture, SearchSpace, Trial, TrialStatus
 from archsearch.strategy.base import Strategy
 
 
@@ -103,13 +103,11 @@ class TunerStrategy(Strategy):
         }
         return strategy
 
-    def start(self, space: SearchSpace, optimize_mode: OptimizeMode) -> None:
-        super().start(space, optimize_mode)
+    def reset(self, space: SearchSpace) -> None:
         self._asked = {}
         self.tuner.update_search_space(space.to_json())
 
-    def ask(self, space: SearchSpace, history: Sequence[Trial]) -> Architecture | None:
-        self.ensure_started(space)
+    def propose(self, history: Sequence[Trial]) -> Architecture | None:
         # Storage numbers trials 1, 2, ... in the order they are asked for, so the next trial's
         # id is known now: it becomes the tuner's parameter id.
         parameter_id = max((t.id for t in history), default=0) + 1
@@ -118,13 +116,12 @@ class TunerStrategy(Strategy):
         except StopIteration:  # NoMoreTrials, or a tuner's plain StopIteration
             return None
         arch = from_parameters(
-            space, params, source=f"{type(self.tuner).__name__}.generate_parameters"
+            self.space, params, source=f"{type(self.tuner).__name__}.generate_parameters"
         )
         self._asked[parameter_id] = params
         return arch
 
-    def tell(self, trial: Trial) -> None:
-        assert self.space is not None, "start() must be called before tell()"
+    def learn(self, trial: Trial) -> None:
         params = self._asked.pop(trial.id, None) or to_parameters(self.space, trial.arch)
         success = trial.status is TrialStatus.SUCCEEDED and trial.metric is not None
         if success:

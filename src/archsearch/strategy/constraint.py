@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from archsearch.space import Architecture, SearchSpace, Trial
+from archsearch.space import Architecture, Trial
 from archsearch.strategy.base import Strategy
 from archsearch.strategy.wrapper import StrategyWrapper
 
@@ -36,13 +36,12 @@ class ConstraintFilter(StrategyWrapper):
         self.constraint = constraint
         self.max_retries = max_retries
 
-    def ask(self, space: SearchSpace, history: Sequence[Trial]) -> Architecture | None:
-        self.ensure_started(space)
+    def propose(self, history: Sequence[Trial]) -> Architecture | None:
         for _ in range(self.max_retries + 1):
-            proposed = self.strategy.ask(space, history)
+            proposed = self.strategy.ask(self.space, history)
             if proposed is None:
                 return None
-            arch = space.validate(proposed)
+            arch = self.space.validate(proposed)
             if self._allowed(arch):
                 return arch
         name = getattr(self.constraint, "__name__", repr(self.constraint))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from archsearch.space import Architecture, OptimizeMode, SearchSpace, Trial
+from archsearch.space import Architecture, SearchSpace, Trial
 from archsearch.strategy.base import Strategy
-from archsearch.strategy.seen import SeenArchitectures, arch_key, sample_unseen
+from archsearch.strategy.seen import SeenArchitectures
 from archsearch.strategy.wrapper import StrategyWrapper
 
 
@@ -27,26 +27,19 @@ class Deduplicate(StrategyWrapper):
         self.max_retries = max_retries
         self.seed = seed
 
-    def start(self, space: SearchSpace, optimize_mode: OptimizeMode) -> None:
-        super().start(space, optimize_mode)
+    def reset(self, space: SearchSpace) -> None:
+        super().reset(space)
         self._seen = SeenArchitectures(space)
         self._rng = random.Random(self.seed)
 
-    def ask(self, space: SearchSpace, history: Sequence[Trial]) -> Architecture | None:
-        self.ensure_started(space)
-        self._seen.update(history)
-        if self._seen.exhausted():
-            return None
+    def propose(self, history: Sequence[Trial]) -> Architecture | None:
+        return self._seen.first_unseen(history, self._proposals(history), self._rng)
+
+    def _proposals(self, history: Sequence[Trial]) -> Iterator[Architecture | None]:
+        """Up to `max_retries + 1` proposals of the wrapped strategy, canonical."""
         for _ in range(self.max_retries + 1):
-            proposed = self.strategy.ask(space, history)
-            if proposed is None:
-                return None
-            arch = space.validate(proposed)
-            key = arch_key(arch)
-            if key not in self._seen:
-                self._seen.keys.add(key)
-                return arch
-        return sample_unseen(self._seen, self._rng)
+            proposed = self.strategy.ask(self.space, history)
+            yield None if proposed is None else self.space.validate(proposed)
 
     def __repr__(self) -> str:
         return f"Deduplicate({self.strategy!r}, max_retries={self.max_retries})"

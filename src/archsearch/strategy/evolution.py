@@ -6,13 +6,13 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import repeat
 from typing import Literal
 
 from archsearch.space import (
     Architecture,
     InvalidArchitectureError,
-    OptimizeMode,
     SearchSpace,
     Trial,
     TrialStatus,
@@ -20,7 +20,7 @@ from archsearch.space import (
     to_json_value,
 )
 from archsearch.strategy.base import Strategy
-from archsearch.strategy.seen import SeenArchitectures, arch_key, sample_unseen
+from archsearch.strategy.seen import SeenArchitectures
 
 OnFailure = Literal["ignore", "worst"]
 ON_FAILURE: tuple[OnFailure, ...] = ("ignore", "worst")
@@ -71,48 +71,32 @@ class RegularizedEvolution(Strategy):
         self.on_failure = on_failure
         self.seed = seed
 
-    def start(self, space: SearchSpace, optimize_mode: OptimizeMode) -> None:
-        super().start(space, optimize_mode)
+    def reset(self, space: SearchSpace) -> None:
         self._rng = random.Random(self.seed)
         self._seen = SeenArchitectures(space)
         self.population: deque[tuple[Architecture, float]] = deque(maxlen=self.population_size)
         self._mutable = [label for label, dim in space.items() if dim.size() > 1]
 
-    def tell(self, trial: Trial) -> None:
+    def learn(self, trial: Trial) -> None:
         value = self.score(trial)
         if value is None:
             if self.on_failure != "worst" or trial.status not in FAILED_STATUSES:
                 return
             value = -math.inf
-        assert self.space is not None, "start() first"
         try:
             arch = self.space.validate(trial.arch)
         except InvalidArchitectureError:
             return  # a trial of another space (edited history) teaches nothing here
         self.population.append((arch, value))
 
-    def ask(self, space: SearchSpace, history: Sequence[Trial]) -> Architecture | None:
-        self.ensure_started(space)
+    def propose(self, history: Sequence[Trial]) -> Architecture | None:
+        children: Iterable[Architecture] = ()  # random until the population is full
+        if len(self.population) >= self.population_size:
+            parent = self._tournament()
+            children = map(self.mutate, repeat(parent, MUTATION_TRIES))
         if self.dedup:
-            self._seen.update(history)
-        if len(self.population) < self.population_size:
-            return self._random()
-        parent = self._tournament()
-        for _ in range(MUTATION_TRIES):
-            child = self.mutate(parent)
-            if not self.dedup:
-                return child
-            key = arch_key(child)
-            if key not in self._seen:
-                self._seen.keys.add(key)
-                return child
-        return self._random()
-
-    def _random(self) -> Architecture | None:
-        assert self.space is not None
-        if not self.dedup:
-            return self.space.sample(self._rng)
-        return sample_unseen(self._seen, self._rng)
+            return self._seen.first_unseen(history, children, self._rng)
+        return next(iter(children), None) or self.space.sample(self._rng)
 
     def _tournament(self) -> Architecture:
         """The best of `sample_size` members drawn without replacement (ties: drawn first)."""
@@ -123,7 +107,6 @@ class RegularizedEvolution(Strategy):
 
     def mutate(self, parent: Architecture) -> Architecture:
         """A copy of `parent` with each label re-sampled with `mutation_prob`, at least one."""
-        assert self.space is not None
         child = {label: to_json_value(value) for label, value in parent.items()}
         changed = [label for label in self._mutable if self._rng.random() < self.mutation_prob]
         if not changed and self._mutable:

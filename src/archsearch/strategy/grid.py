@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from archsearch.space import Architecture, OptimizeMode, SearchSpace, Trial, to_json_value
+from archsearch.space import Architecture, SearchSpace, Trial, to_json_value
 from archsearch.strategy.base import Strategy
-from archsearch.strategy.seen import SeenArchitectures, arch_key
+from archsearch.strategy.seen import SeenArchitectures
 
 SHUFFLE_LIMIT = 10_000_000
 """Largest space a shuffled grid accepts: the shuffled order is a list of every index."""
@@ -26,8 +26,7 @@ class GridSearch(Strategy):
         self.shuffle = shuffle
         self.seed = seed
 
-    def start(self, space: SearchSpace, optimize_mode: OptimizeMode) -> None:
-        super().start(space, optimize_mode)
+    def reset(self, space: SearchSpace) -> None:
         self._labels = list(space)
         self._options: list[list[Any]] = [list(dim.options()) for dim in space.values()]
         self._size = space.size()
@@ -53,18 +52,15 @@ class GridSearch(Strategy):
         values.reverse()
         return {label: to_json_value(v) for label, v in zip(self._labels, values, strict=True)}
 
-    def ask(self, space: SearchSpace, history: Sequence[Trial]) -> Architecture | None:
-        self.ensure_started(space)
-        self._seen.update(history)
+    def propose(self, history: Sequence[Trial]) -> Architecture | None:
+        return self._seen.first_unseen(history, self._rest())
+
+    def _rest(self) -> Iterator[Architecture]:
+        """The grid from the cursor on (the cursor moves as they are drawn)."""
         while self._cursor < self._size:
             position = self._cursor
             self._cursor += 1
-            arch = self.arch_at(position if self._order is None else self._order[position])
-            key = arch_key(arch)
-            if key not in self._seen:
-                self._seen.keys.add(key)
-                return arch
-        return None
+            yield self.arch_at(position if self._order is None else self._order[position])
 
     def __repr__(self) -> str:
         return f"GridSearch(shuffle={self.shuffle}, seed={self.seed})"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from archsearch.space import Architecture, OptimizeMode, SearchSpace, Trial
+from archsearch.space import Architecture, SearchSpace, Trial
 from archsearch.strategy.base import Strategy
-from archsearch.strategy.seen import SeenArchitectures, sample_unseen
+from archsearch.strategy.seen import SeenArchitectures
 
 
 class Random(Strategy):
@@ -23,17 +23,14 @@ class Random(Strategy):
         self.dedup = dedup
         self.seed = seed
 
-    def start(self, space: SearchSpace, optimize_mode: OptimizeMode) -> None:
-        super().start(space, optimize_mode)
+    def reset(self, space: SearchSpace) -> None:
         self._rng = random.Random(self.seed)
         self._seen = SeenArchitectures(space)
 
-    def ask(self, space: SearchSpace, history: Sequence[Trial]) -> Architecture | None:
-        self.ensure_started(space)
+    def propose(self, history: Sequence[Trial]) -> Architecture | None:
         if not self.dedup:
-            return space.sample(self._rng)
-        self._seen.update(history)
-        return sample_unseen(self._seen, self._rng)
+            return self.space.sample(self._rng)
+        return self._seen.first_unseen(history, (), self._rng)
 
     def __repr__(self) -> str:
         return f"Random(dedup={self.dedup}, seed={self.seed})"

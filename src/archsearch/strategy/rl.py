@@ -11,14 +11,13 @@ from typing import Any
 from archsearch.space import (
     Architecture,
     InvalidArchitectureError,
-    OptimizeMode,
     SearchSpace,
     Trial,
 )
 from archsearch.strategy.base import Strategy
 from archsearch.strategy.evolution import FAILED_STATUSES, ON_FAILURE, OnFailure
 from archsearch.strategy.policy import Policy, SoftmaxPolicy, policy_for, sigmoid, softmax
-from archsearch.strategy.seen import SeenArchitectures, arch_key, sample_unseen
+from archsearch.strategy.seen import SeenArchitectures
 
 
 class PolicyBasedRL(Strategy):
@@ -70,8 +69,7 @@ class PolicyBasedRL(Strategy):
         self.max_retries = max_retries
         self.seed = seed
 
-    def start(self, space: SearchSpace, optimize_mode: OptimizeMode) -> None:
-        super().start(space, optimize_mode)
+    def reset(self, space: SearchSpace) -> None:
         self.policies: dict[str, Policy] = {label: policy_for(dim) for label, dim in space.items()}
         self._rng = random.Random(self.seed)
         self._seen = SeenArchitectures(space)
@@ -80,29 +78,19 @@ class PolicyBasedRL(Strategy):
         self._count, self._mean, self._m2 = 0, 0.0, 0.0  # Welford's running variance
         self._batch: list[tuple[Architecture, float]] = []
 
-    def ask(self, space: SearchSpace, history: Sequence[Trial]) -> Architecture | None:
-        self.ensure_started(space)
+    def propose(self, history: Sequence[Trial]) -> Architecture | None:
         if not self.dedup:
             return self._draw()
-        self._seen.update(history)
-        if self._seen.exhausted():
-            return None
-        for _ in range(self.max_retries):
-            arch = self._draw()
-            key = arch_key(arch)
-            if key not in self._seen:
-                self._seen.keys.add(key)
-                return arch
-        return sample_unseen(self._seen, self._rng)
+        draws = (self._draw() for _ in range(self.max_retries))
+        return self._seen.first_unseen(history, draws, self._rng)
 
     def _draw(self) -> Architecture:
         return {label: policy.sample(self._rng) for label, policy in self.policies.items()}
 
-    def tell(self, trial: Trial) -> None:
+    def learn(self, trial: Trial) -> None:
         reward = self._reward(trial)
         if reward is None:
             return
-        assert self.space is not None, "start() first"
         try:
             arch = self.space.validate(trial.arch)
         except InvalidArchitectureError:

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from archsearch.space import Architecture, InvalidArchitectureError, SearchSpace, Trial
 
 ENUMERATE_LIMIT = 200_000
-"""Largest space whose unseen architectures `sample_unseen` lists when random draws keep
+"""Largest space whose unseen architectures `first_unseen` lists when random draws keep
 hitting seen ones (a nearly exhausted space)."""
 
 RANDOM_TRIES = 200
-"""Uniform draws `sample_unseen` makes before it lists the unseen architectures."""
+"""Uniform draws `first_unseen` makes before it lists the unseen architectures."""
 
 
 def arch_key(canonical: Mapping[str, Any]) -> str:
@@ -30,20 +30,21 @@ def arch_key(canonical: Mapping[str, Any]) -> str:
 
 
 class SeenArchitectures:
-    """The set of architectures already in the history or already proposed, by canonical key."""
+    """The architectures already in the history or proposed, by canonical key (a strategy with
+    `dedup` builds one in `reset` and proposes through `first_unseen`)."""
 
     def __init__(self, space: SearchSpace) -> None:
         self.space = space
-        self.keys: set[str] = set()
+        self._keys: set[str] = set()
         self._scanned = 0
         self._last_id: int | None = None
         self._size = space.size()
 
     def __contains__(self, key: object) -> bool:
-        return key in self.keys
+        return key in self._keys
 
     def __len__(self) -> int:
-        return len(self.keys)
+        return len(self._keys)
 
     def key_of(self, arch: Mapping[str, Any]) -> str | None:
         """The key of any accepted spelling of `arch`, or None if it is not in the space."""
@@ -52,11 +53,13 @@ class SeenArchitectures:
         except InvalidArchitectureError:
             return None
 
-    def add(self, canonical: Mapping[str, Any]) -> str:
-        """Remember a canonical architecture (e.g. one just proposed) and return its key."""
+    def claim(self, canonical: Mapping[str, Any]) -> bool:
+        """Whether a canonical architecture is new; it is remembered as seen from now on."""
         key = arch_key(canonical)
-        self.keys.add(key)
-        return key
+        if key in self._keys:
+            return False
+        self._keys.add(key)
+        return True
 
     def update(self, history: Sequence[Trial]) -> None:
         """Add the architectures of trials appended to `history` since the last call.
@@ -71,32 +74,47 @@ class SeenArchitectures:
         for trial in history[start:]:
             key = self.key_of(trial.arch)
             if key is not None:
-                self.keys.add(key)
+                self._keys.add(key)
         self._scanned = len(history)
         self._last_id = history[-1].id if history else None
 
     def exhausted(self) -> bool:
         """Whether every architecture of the space has been seen."""
-        return len(self.keys) >= self._size
+        return len(self._keys) >= self._size
 
+    def first_unseen(
+        self,
+        history: Sequence[Trial],
+        candidates: Iterable[Architecture | None],
+        rng: random.Random | None = None,
+    ) -> Architecture | None:
+        """A deduplicated proposal: the first of `candidates` (canonical architectures) that is
+        neither in `history` nor proposed before, claimed. When the candidates run out, a
+        uniformly random unseen architecture drawn with `rng` (None without `rng`). None when a
+        candidate is None (its source has nothing left) or the whole space has been seen."""
+        self.update(history)
+        if len(self._keys) >= self._size:  # exhausted (inline: this runs on every ask)
+            return None
+        for arch in candidates:
+            if arch is None:
+                return None
+            if self.claim(arch):
+                return arch
+        return None if rng is None else self._random_unseen(rng)
 
-def sample_unseen(seen: SeenArchitectures, rng: random.Random) -> Architecture | None:
-    """A uniformly random architecture not in `seen` (and remembered there), or None if none is
-    left. Draws at random first; a nearly exhausted space of at most ENUMERATE_LIMIT
-    architectures is listed instead, so the last few are found without endless redraws."""
-    if seen.exhausted():
-        return None
-    space = seen.space
-    for _ in range(RANDOM_TRIES):
-        arch = space.sample(rng)
-        if arch_key(arch) not in seen:
-            seen.add(arch)
-            return arch
-    if space.size() > ENUMERATE_LIMIT:
-        return None  # not reached in practice: 200 misses mean almost all of it was seen
-    left = [arch for arch in space.grid() if arch_key(arch) not in seen]
-    if not left:
-        return None
-    arch = rng.choice(left)
-    seen.add(arch)
-    return arch
+    def _random_unseen(self, rng: random.Random) -> Architecture | None:
+        # Random draws first; a nearly exhausted space of at most ENUMERATE_LIMIT architectures
+        # is listed instead, so the last few are found without endless redraws.
+        space = self.space
+        for _ in range(RANDOM_TRIES):
+            arch = space.sample(rng)
+            if self.claim(arch):
+                return arch
+        if space.size() > ENUMERATE_LIMIT:
+            return None  # not reached in practice: 200 misses mean almost all of it was seen
+        left = [arch for arch in space.grid() if arch_key(arch) not in self._keys]
+        if not left:
+            return None
+        arch = rng.choice(left)
+        self.claim(arch)
+        return arch

@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 from archsearch.space import (
     Architecture,
     InvalidArchitectureError,
-    OptimizeMode,
     SearchSpace,
     Trial,
     TrialStatus,
     to_json_value,
 )
 from archsearch.strategy.base import Strategy
-from archsearch.strategy.seen import SeenArchitectures, arch_key, sample_unseen
+from archsearch.strategy.seen import SeenArchitectures, arch_key
 
 if TYPE_CHECKING:
     import optuna
@@ -35,7 +34,7 @@ class TPE(Strategy):
     with the trial's score (larger is better under the optimize mode) or marks it FAIL for a
     failed, timed-out or cancelled trial. A told trial that this instance did not ask for (a
     resumed experiment replaying its history) is added to the study as a finished trial, so
-    the state is rebuilt from `tell` calls alone. With `dedup` a proposal already in the history
+    replaying the tells rebuilds the study. With `dedup` a proposal already in the history
     is told to Optuna as FAIL and asked again (up to `max_retries`), then an unseen random
     architecture is used; None when the space is exhausted. `n_startup_trials` random trials
     come first; `multivariate` models the labels jointly. Optuna's per-trial INFO log lines are
@@ -63,14 +62,13 @@ class TPE(Strategy):
         self.dedup = dedup
         self.max_retries = max_retries
 
-    def start(self, space: SearchSpace, optimize_mode: OptimizeMode) -> None:
+    def reset(self, space: SearchSpace) -> None:
         try:
             import optuna
         except ImportError as exc:
             raise ImportError(
                 "the TPE strategy needs Optuna: pip install 'archsearch[tpe]' (or optuna)"
             ) from exc
-        super().start(space, optimize_mode)
         sampler = optuna.samplers.TPESampler(
             seed=self.seed,
             n_startup_trials=self.n_startup_trials,
@@ -93,30 +91,28 @@ class TPE(Strategy):
         self._seen = SeenArchitectures(space)
         self._rng = random.Random(self.seed)
 
-    def ask(self, space: SearchSpace, history: Sequence[Trial]) -> Architecture | None:
-        self.ensure_started(space)
-        if self.dedup:
-            self._seen.update(history)
-            if self._seen.exhausted():
-                return None
+    def propose(self, history: Sequence[Trial]) -> Architecture | None:
         with _quiet_optuna():
-            for _ in range(self.max_retries):
-                asked = self.study.ask(self._distributions)
-                arch = {
-                    label: to_json_value(self._options[label][index])
-                    for label, index in asked.params.items()
-                }
-                key = arch_key(arch)
-                if self.dedup and key in self._seen:
-                    self.study.tell(asked, state=_state("FAIL"))
-                    continue
-                self._seen.keys.add(key)
-                self._pending.setdefault(key, []).append(asked.number)
-                return arch
-        return sample_unseen(self._seen, self._rng)
+            if not self.dedup:
+                return next(self._asked())
+            return self._seen.first_unseen(history, self._asked(), self._rng)
 
-    def tell(self, trial: Trial) -> None:
-        assert self.space is not None, "start() first"
+    def _asked(self) -> Iterator[Architecture]:
+        """The study's proposals, up to `max_retries`; one passed over (a repeat) is told to
+        the study as FAIL before the next is asked for."""
+        for _ in range(self.max_retries):
+            asked = self.study.ask(self._distributions)
+            arch = {
+                label: to_json_value(self._options[label][index])
+                for label, index in asked.params.items()
+            }
+            key = arch_key(arch)
+            self._pending.setdefault(key, []).append(asked.number)
+            yield arch
+            self._pending[key].pop()
+            self.study.tell(asked, state=_state("FAIL"))
+
+    def learn(self, trial: Trial) -> None:
         try:
             arch = self.space.validate(trial.arch)
         except InvalidArchitectureError:

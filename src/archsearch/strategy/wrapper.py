@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from archsearch.space import OptimizeMode, SearchSpace, Trial
+from archsearch.space import SearchSpace, Trial
 from archsearch.strategy.base import Strategy
 
 
 class StrategyWrapper(Strategy):
-    """Forwards `start` and `tell` to the wrapped strategy; subclasses filter `ask`."""
+    """Starts and tells the wrapped strategy with it; subclasses filter its proposals."""
 
     def __init__(self, strategy: Strategy) -> None:
         if not isinstance(strategy, Strategy):
@@ -17,9 +17,8 @@ class StrategyWrapper(Strategy):
             )
         self.strategy = strategy
 
-    def start(self, space: SearchSpace, optimize_mode: OptimizeMode) -> None:
-        super().start(space, optimize_mode)
-        self.strategy.start(space, optimize_mode)
+    def reset(self, space: SearchSpace) -> None:
+        self.strategy.start(space, self.optimize_mode)
 
-    def tell(self, trial: Trial) -> None:
+    def learn(self, trial: Trial) -> None:
         self.strategy.tell(trial)
