@@ -10,9 +10,11 @@ gives it a name, and `ExperimentConfig("pool")` runs an experiment on it.
 
 python examples/custom_backend.py   # both architectures of a tiny classifier, 2 pool processes
 
-What this sketch leaves out (LocalBackend does both): intermediate reports reach the runner
-with the trial's result rather than as they are made, and a trial that is already running when
-it is cancelled finishes in the background, since a pool cannot stop a call it has started.
+What this sketch leaves out (LocalBackend does it): intermediate reports reach the runner with
+the trial's result rather than as they are made; a trial already running when it is cancelled
+finishes in the background (a pool cannot stop a call it has started); and the pool's workers
+run the user's script as they start, so it must start its experiment under
+`if __name__ == "__main__":` (see archsearch/execution/main_script.py for the alternative).
 """
 
 from __future__ import annotations
@@ -142,7 +144,7 @@ def train_and_test(model: torch.nn.Module, steps: int) -> float:
         optimizer.step()
     x = torch.randn(1024, 2)
     with torch.no_grad():
-        return (model(x).argmax(1) == (x.norm(dim=1) < 1)).float().mean().item()
+        return float((model(x).argmax(1) == (x.norm(dim=1) < 1)).float().mean())
 
 
 def main() -> None:

@@ -57,19 +57,15 @@ order they happened per trial."""
 class GpuSettings(Protocol):
     """The GPUs trials may use (`ExperimentConfig.training_service`)."""
 
-    @property
-    def gpu_indices(self) -> tuple[int, ...] | None: ...
+    gpu_indices: tuple[int, ...] | None
 
 
 class BackendConfig(Protocol):
     """What a backend reads from the experiment's config to build itself (`ExperimentConfig`
     has it; a backend that needs more settings adds them there and here)."""
 
-    @property
-    def trial_concurrency(self) -> int: ...
-
-    @property
-    def trial_gpu_number(self) -> int | None: ...
+    trial_concurrency: int
+    trial_gpu_number: int | None
 
     @property
     def training_service(self) -> GpuSettings: ...
