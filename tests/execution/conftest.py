@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from local_backends import started_local
 
-from archsearch.execution import Backend, InlineBackend, LocalBackend
-from archsearch.execution.threads import ThreadBackend
+from archsearch.execution import BACKENDS, Backend, LocalBackend
+from archsearch.experiment import ExperimentConfig
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLE = "pool (examples/custom_backend.py)"
 
 
 @pytest.fixture(scope="module")
@@ -19,15 +24,21 @@ def local_backend() -> Iterator[LocalBackend]:
     backend.shutdown()
 
 
-@pytest.fixture(scope="module", params=["inline", "local", "threads"])
+@pytest.fixture(scope="module", params=[*BACKENDS, EXAMPLE])
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
-    """Each backend in turn, for the contract every backend keeps."""
+    """Each backend of the table in turn, built from a config as an experiment builds it, and
+    the example of a backend of your own: the contract every backend keeps."""
     made: Backend
-    if request.param == "inline":
-        made = InlineBackend()
-    elif request.param == "local":
-        made = started_local(2)
+    if request.param == EXAMPLE:
+        if str(EXAMPLES) not in sys.path:
+            sys.path.append(str(EXAMPLES))  # where the pool's workers import it from too
+        from custom_backend import PoolBackend
+
+        made = PoolBackend(2)
     else:
-        made = ThreadBackend(2)
+        config = ExperimentConfig(request.param, trial_concurrency=2)
+        made = BACKENDS[request.param].from_config(config)
+    if isinstance(made, LocalBackend):
+        assert made.wait_ready(120), "local workers did not start"
     yield made
     made.shutdown()

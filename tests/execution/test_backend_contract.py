@@ -1,4 +1,5 @@
-"""The contract every backend keeps (execution/base.py), checked on Inline, Local and Threads."""
+"""The contract every backend keeps (execution/base.py), checked on each backend of
+`execution.BACKENDS` and on the example backend (examples/custom_backend.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,15 @@ from pathlib import Path
 import pytest
 from backend_jobs import Forward, NaN, Raise, Say, Sleep, Steps, Tiny, job, results, run_all
 
-from archsearch.execution import Backend, InlineBackend, Job, MetricReport, Ref, TrialResult
-from archsearch.execution.threads import ThreadBackend
+from archsearch.execution import (
+    Backend,
+    InlineBackend,
+    Job,
+    MetricReport,
+    Ref,
+    ThreadBackend,
+    TrialResult,
+)
 from archsearch.space import TrialStatus
 
 

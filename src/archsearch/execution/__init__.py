@@ -1,13 +1,33 @@
-"""Where trials run: one small Backend interface, implemented inline, in local worker
-processes, and on Ray."""
+"""Where trials run: one small Backend interface, implemented inline, in threads and in local
+worker processes, and the table of backends an experiment config picks from by name."""
 
-from archsearch.execution.base import Backend, Event, Job, MetricReport, TrialResult
+from archsearch.execution.base import (
+    Backend,
+    BackendConfig,
+    Event,
+    Job,
+    MetricReport,
+    TrialResult,
+    check_duration,
+)
 from archsearch.execution.inline import InlineBackend, TrialTimeout
 from archsearch.execution.local import LocalBackend
-from archsearch.execution.refs import NotTransferableError, Ref
+from archsearch.execution.main_script import stop_if_importing_main
+from archsearch.execution.refs import NotTransferableError, Ref, Transfer
+from archsearch.execution.threads import ThreadBackend
+
+BACKENDS: dict[str, type[Backend]] = {
+    "inline": InlineBackend,
+    "local": LocalBackend,
+    "threads": ThreadBackend,
+}
+"""The backends `ExperimentConfig(execution=...)` may name. A backend of your own is one more
+row (`BACKENDS["pool"] = PoolBackend`: see examples/custom_backend.py)."""
 
 __all__ = [
+    "BACKENDS",
     "Backend",
+    "BackendConfig",
     "Event",
     "InlineBackend",
     "Job",
@@ -15,6 +35,10 @@ __all__ = [
     "MetricReport",
     "NotTransferableError",
     "Ref",
+    "ThreadBackend",
+    "Transfer",
     "TrialResult",
     "TrialTimeout",
+    "check_duration",
+    "stop_if_importing_main",
 ]

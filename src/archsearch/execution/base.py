@@ -1,8 +1,9 @@
 """Where trials run: jobs (plain data), the events a backend sends back, and the Backend
-interface that the inline, local-process and Ray backends implement.
+interface that every backend implements (inline, threads, local worker processes).
 
 A job carries no live object across processes: the model space and the evaluator travel as
-`Ref`s (an import reference, or a pickle when the object is not importable).
+`Ref`s (an import reference, or a pickle when the object is not importable); each backend class
+says which kind its trials need (`Backend.transfer`).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
-from archsearch.execution.refs import Ref
+from archsearch.execution.refs import Ref, Transfer
 from archsearch.space import Architecture, TrialStatus
 from archsearch.space import MetricReport as MetricReport  # the record backends send, re-exported
 
@@ -53,6 +54,23 @@ Event = MetricReport | TrialResult
 order they happened per trial."""
 
 
+class GpuSettings(Protocol):
+    """The GPUs trials may use (`ExperimentConfig.training_service`)."""
+
+    gpu_indices: tuple[int, ...] | None
+
+
+class BackendConfig(Protocol):
+    """What a backend reads from the experiment's config to build itself (`ExperimentConfig`
+    has it; a backend that needs more settings adds them there and here)."""
+
+    trial_concurrency: int
+    trial_gpu_number: int | None
+
+    @property
+    def training_service(self) -> GpuSettings: ...
+
+
 class Backend(ABC):
     """Runs jobs somewhere and reports back. Used from one thread (the experiment runner).
 
@@ -60,7 +78,20 @@ class Backend(ABC):
     `TrialResult` (after any number of `MetricReport`s) unless it is cancelled, which yields a
     CANCELLED result. A failure inside a trial — an exception, a NaN metric, a crash of the
     process running it, a timeout — is a result, never an exception of the backend.
+
+    A backend class states how the user's objects reach its trials (`transfer`) and builds
+    itself from the experiment's config (`from_config`); a row of `execution.BACKENDS` gives
+    it the name `ExperimentConfig(execution=...)` picks it by.
     """
+
+    transfer: ClassVar[Transfer] = Transfer.PROCESS
+    """How the jobs' model space and evaluator must be given (the strictest by default)."""
+
+    @classmethod
+    def from_config(cls, config: BackendConfig) -> Backend:
+        """The backend an experiment with `config` runs its trials on (needed by a backend
+        in `BACKENDS`; one only used directly may leave it out)."""
+        raise NotImplementedError(f"{cls.__name__} cannot be built from a config")
 
     @abstractmethod
     def submit(self, job: Job) -> None:
@@ -85,3 +116,11 @@ class Backend(ABC):
     def running(self) -> int:
         """How many submitted jobs have no result yet (optional; used for progress)."""
         return 0
+
+
+def check_duration(seconds: float | None) -> None:
+    """Refuse a `max_duration` that is not a positive number of seconds (in `submit`)."""
+    if seconds is not None and not seconds > 0:
+        raise ValueError(
+            f"max_duration must be a positive number of seconds or None, not {seconds!r}"
+        )

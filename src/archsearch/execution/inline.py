@@ -14,8 +14,17 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from archsearch.execution.base import Backend, Event, Job, MetricReport, TrialResult
+from archsearch.execution.base import (
+    Backend,
+    BackendConfig,
+    Event,
+    Job,
+    MetricReport,
+    TrialResult,
+    check_duration,
+)
 from archsearch.execution.logs import tee_output
+from archsearch.execution.refs import Transfer
 from archsearch.execution.worker import CallbackReporter, run_job
 from archsearch.space import TrialStatus
 
@@ -45,10 +54,17 @@ class InlineBackend(Backend):
     Ctrl-C during a trial propagates from `submit`, after queueing the trial's CANCELLED result.
     """
 
+    transfer = Transfer.LIVE
+
     def __init__(self) -> None:
         self._events: deque[Event] = deque()
         self._pending = 0  # results run but not yet polled
         self._closed = False
+
+    @classmethod
+    def from_config(cls, config: BackendConfig) -> InlineBackend:
+        """One slot whatever the config (`ExperimentConfig.validate` refuses more)."""
+        return cls()
 
     def submit(self, job: Job) -> None:
         """Run `job` now; its events wait for the next `poll`."""
@@ -147,10 +163,3 @@ def _alarm(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, 0)
     finally:
         signal.signal(signal.SIGALRM, previous)
-
-
-def check_duration(seconds: float | None) -> None:
-    if seconds is not None and not seconds > 0:
-        raise ValueError(
-            f"max_duration must be a positive number of seconds or None, not {seconds!r}"
-        )

@@ -22,11 +22,19 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from archsearch.execution import local_worker
-from archsearch.execution.base import Backend, Event, Job, MetricReport, TrialResult
+from archsearch.execution.base import (
+    Backend,
+    BackendConfig,
+    Event,
+    Job,
+    MetricReport,
+    TrialResult,
+    check_duration,
+)
 from archsearch.execution.gpus import worker_envs
-from archsearch.execution.inline import check_duration
 from archsearch.execution.logs import append_note
 from archsearch.execution.main_script import main_not_inherited
+from archsearch.execution.refs import Transfer
 from archsearch.space import TrialStatus
 
 START_METHODS = ("spawn", "forkserver")
@@ -78,6 +86,8 @@ class LocalBackend(Backend):
     scripts without that block do not start the experiment again in each worker.
     """
 
+    transfer = Transfer.PROCESS
+
     def __init__(
         self,
         concurrency: int = 1,
@@ -116,6 +126,15 @@ class LocalBackend(Backend):
         # multiprocessing joins its children (which would otherwise wait forever).
         self._finalizer = util.Finalize(
             self, _stop_workers, args=(self._workers, self.grace_period), exitpriority=10
+        )
+
+    @classmethod
+    def from_config(cls, config: BackendConfig) -> LocalBackend:
+        """`trial_concurrency` workers with the config's GPUs (`trial_gpu_number` each)."""
+        return cls(
+            config.trial_concurrency,
+            gpus=config.training_service.gpu_indices,
+            gpus_per_trial=config.trial_gpu_number,
         )
 
     def start(self) -> None:

@@ -9,6 +9,9 @@ worker would start the experiment again. Instead a worker starts without the scr
 needs it (`import_main`). While it is imported there, `Experiment.run` calls
 `stop_if_importing_main`, which ends the import at that line: everything defined above it
 (model classes, evaluation functions, data) is kept, nothing after it runs.
+
+Shared by every backend whose trials run in other processes: `Ref.load` imports the script
+there, and a backend starts its processes inside `main_not_inherited`.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import pickle
 import pickletools
 import sys
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from archsearch.evaluator.serialize import import_reference, resolve
@@ -120,6 +121,26 @@ class Ref:
         for name in ("target", "pickled", "main_path"):
             object.__setattr__(self, name, state[name])
         object.__setattr__(self, "obj", None)
+
+
+class Transfer(Enum):
+    """How the user's objects (model space, evaluator) reach a backend's trials: each backend
+    class declares one (`Backend.transfer`), and the experiment makes the jobs' refs with it."""
+
+    LIVE = "live"
+    """The objects themselves, in this process: anything works, a lambda too (inline)."""
+    CHECKED = "checked"
+    """The objects themselves, in this process, but refused up front unless they are
+    importable or picklable (threads)."""
+    PROCESS = "process"
+    """Imported or unpickled in another process: objects of an interactive session (a
+    notebook, the REPL), which no other process can import, are refused up front as well."""
+
+    def ref(self, obj: Any, what: str) -> Ref:
+        """A reference to `obj` (the `what`: "model space", "evaluator") for such trials."""
+        if self is Transfer.LIVE:
+            return Ref.live(obj)
+        return Ref.of(obj, what, for_process=self is Transfer.PROCESS)
 
 
 _cache: dict[Any, Any] = {}

@@ -17,8 +17,17 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from archsearch.execution.base import Backend, Event, Job, MetricReport, TrialResult
+from archsearch.execution.base import (
+    Backend,
+    BackendConfig,
+    Event,
+    Job,
+    MetricReport,
+    TrialResult,
+    check_duration,
+)
 from archsearch.execution.logs import append_note
+from archsearch.execution.refs import Transfer
 from archsearch.execution.worker import CallbackReporter, failed_result, run_job
 from archsearch.space import TrialStatus
 
@@ -56,6 +65,8 @@ class ThreadReporter(CallbackReporter):
 class ThreadBackend(Backend):
     """Runs up to `concurrency` jobs at once, one thread each (see the module docstring)."""
 
+    transfer = Transfer.CHECKED
+
     def __init__(self, concurrency: int = 1) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
@@ -65,6 +76,11 @@ class ThreadBackend(Backend):
         self._threads: dict[int, threading.Thread] = {}
         self._closed = False
 
+    @classmethod
+    def from_config(cls, config: BackendConfig) -> ThreadBackend:
+        """`trial_concurrency` threads."""
+        return cls(config.trial_concurrency)
+
     def submit(self, job: Job) -> None:
         """Start `job` in a new thread."""
         if self._closed:
@@ -73,10 +89,7 @@ class ThreadBackend(Backend):
             raise RuntimeError(f"all {self.concurrency} slots are taken: poll() first")
         if job.trial_id in self._running:
             raise ValueError(f"trial {job.trial_id} is already running")
-        if job.max_duration is not None and not job.max_duration > 0:
-            raise ValueError(
-                f"max_duration must be a positive number of seconds or None, not {job.max_duration}"
-            )
+        check_duration(job.max_duration)
         reporter = ThreadReporter(self, job)
         thread = threading.Thread(
             target=self._run, args=(job, reporter), name=f"trial-{job.trial_id}", daemon=True

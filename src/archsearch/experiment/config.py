@@ -12,10 +12,9 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
+from archsearch.execution import BACKENDS
 from archsearch.experiment.training_service import LocalConfig
 from archsearch.space import OPTIMIZE_MODES, OptimizeMode
-
-EXECUTIONS = ("inline", "local", "threads", "ray")
 
 EXECUTION_ENGINES = ("py", "base")
 """NNI's execution engines that mean what archsearch does: run the user's Python model."""
@@ -67,9 +66,9 @@ class ExperimentConfig:
     - `max_trial_number`: trials to run in all, failed ones included (None: no limit).
     - `max_duration`, `max_trial_duration`: seconds or "30s" / "10m" / "2h" (None: no limit);
       when the experiment's duration is spent, running trials are cancelled.
-    - `execution`: "inline" (this process, one at a time), "local" (worker processes),
-      "threads" (threads of this process, for evaluators that run subprocesses such as
-      classic script trials) or "ray".
+    - `execution`: a name in `archsearch.execution.BACKENDS`: "inline" (this process, one at
+      a time), "local" (worker processes) or "threads" (threads of this process, for
+      evaluators that run subprocesses such as classic script trials).
     - `storage`: a database path or `sqlite:///path` (default `$ARCHSEARCH_HOME/experiments.db`).
     - `optimize_mode`: "maximize" or "minimize" the final metric.
     - `trial_gpu_number`: GPUs given to each trial by local execution (None: one each when
@@ -190,11 +189,14 @@ def _check(name: str, value: Any) -> Any:
     if name in ("max_duration", "max_trial_duration"):
         return parse_duration(value, name)
     if name == "execution":
-        if value not in EXECUTIONS:
-            raise ValueError(
-                f"execution must be one of {list(EXECUTIONS)}, got {value!r} (trials run on this "
-                "machine: NNI's remote, cluster and cloud training services are not available)"
+        if value not in BACKENDS:
+            why = (
+                "Ray execution is not available in this version"
+                if value == "ray"
+                else "trials run on this machine: NNI's remote, cluster and cloud training "
+                "services are not available"
             )
+            raise ValueError(f"execution must be one of {list(BACKENDS)}, got {value!r} ({why})")
         return value
     if name == "optimize_mode":
         if value not in OPTIMIZE_MODES:

@@ -17,9 +17,7 @@ from typing import Any, Literal
 
 from archsearch.evaluator.base import TrialEvaluator
 from archsearch.evaluator.run import build_model, debug_run, model_instance
-from archsearch.execution.main_script import stop_if_importing_main
-from archsearch.execution.refs import Ref
-from archsearch.experiment.backends import make_backend
+from archsearch.execution import BACKENDS, stop_if_importing_main
 from archsearch.experiment.config import ExperimentConfig
 from archsearch.experiment.runner import Runner, RunPlan
 from archsearch.experiment.stored import load_part, lost_run, spec_ref
@@ -106,12 +104,13 @@ class Experiment:
         )
         if port is not None:
             self._serve(port)
+        backend = BACKENDS[self.config.execution]
         plan = RunPlan(
             experiment_id=self.id,
             space=self.search_space,
             config=self.config,
-            model_space=self._ref(self.model_space, "model space"),
-            evaluator=self._ref(self.evaluator, "evaluator"),
+            model_space=backend.transfer.ref(self.model_space, "model space"),
+            evaluator=backend.transfer.ref(self.evaluator, "evaluator"),
             log_dir=storage.log_dir(self.id),
             elapsed_before=float(record.spec.get("elapsed_s", 0.0)) + lost_run(storage, record),
         )
@@ -119,7 +118,7 @@ class Experiment:
             # Its killed run could not record its end: record it now, so that moving into
             # "running" below also drops a stop request that run never got to see.
             storage.update_experiment(self.id, status=ExperimentStatus.STOPPED)
-        self._runner = Runner(plan, storage, self.strategy, make_backend(self.config))
+        self._runner = Runner(plan, storage, self.strategy, backend.from_config(self.config))
         if self._stop_asked.is_set():  # stop() ran while this run was starting
             self._runner.stop()
         started = time.time()
@@ -279,12 +278,6 @@ class Experiment:
             )
         )
         return experiment_id
-
-    def _ref(self, obj: Any, what: str) -> Ref:
-        assert self.config is not None
-        if self.config.execution == "inline":
-            return Ref.live(obj)
-        return Ref.of(obj, what, for_process=self.config.execution == "local")
 
     def _serve(self, port: int) -> None:
         from archsearch.ui import serve_in_background
