@@ -18,7 +18,6 @@ import archsearch
 import archsearch.nn as nn
 from archsearch.evaluator import Split
 from archsearch.oneshot import ModelCheckpoint, accuracy
-from archsearch.oneshot.alphas import alpha_key
 from archsearch.oneshot.darts import DartsMutator, DartsTrainer
 
 
@@ -36,7 +35,7 @@ def make_trainer(
 def set_alphas(mutator: DartsMutator, logits: dict[str, list[float]]) -> None:
     with torch.no_grad():
         for label, values in logits.items():
-            mutator.alpha(label).copy_(torch.tensor(values))
+            mutator.alphas[label].copy_(torch.tensor(values))
 
 
 def one_hot(n: int, k: int, scale: float = 1e4) -> list[float]:
@@ -94,22 +93,22 @@ def test_alphas_cover_every_label_with_escaped_keys_and_fresh_graphs() -> None:
     mutator = DartsMutator(model)
     labels = ["cell.0/op", "keys", "cell%2E0/op", "depth"]
     assert list(mutator.search_space) == labels
-    keys = [alpha_key(label) for label in labels]
+    keys = [name for name, _ in mutator.alphas.named_parameters()]
     assert len(set(keys)) == 4 and all("." not in k for k in keys)
-    assert [len(mutator.alpha(label)) for label in labels] == [2, 2, 2, 3]
+    assert [len(mutator.alphas[label]) for label in labels] == [2, 2, 2, 3]
     assert len(list(mutator.parameters())) == 4
     assert all(0 < float(a.detach().abs().max()) < 0.01 for a in mutator.parameters())  # 1e-3·randn
     # Each forward reads a fresh softmax: two backward passes in a row both work.
     mutator.reset()
     for _ in range(2):
         model(torch.randn(3, 2)).sum().backward()
-    assert mutator.alpha("keys").grad is not None
-    assert mutator.alpha("depth").grad is None  # Repeat runs the argmax depth: no gradient
+    assert mutator.alphas["keys"].grad is not None
+    assert mutator.alphas["depth"].grad is None  # Repeat runs the argmax depth: no gradient
     # Alphas round-trip through state_dict.
     other = DartsMutator(Net())
     other.load_state_dict(mutator.state_dict())
     for label in labels:
-        assert torch.equal(other.alpha(label), mutator.alpha(label))
+        assert torch.equal(other.alphas[label], mutator.alphas[label])
     set_alphas(mutator, {"depth": [0.0, 0.0, 1.0]})
     assert mutator.export()["depth"] == 3
 

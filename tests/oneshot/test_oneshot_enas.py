@@ -366,7 +366,7 @@ def test_presampled_paths_are_dropped_when_the_controller_changes() -> None:
 def test_child_phase_draws_its_paths_in_batches(digits: Split, tmp_path: Path) -> None:
     trainer = make_trainer(digits, tmp_path, epochs=1)
     trainer.presample = 4
-    controller = trainer.controller
+    controller = trainer.mutator
     batch = next(iter(trainer.training_batches()))
     trainer.train_step(batch)
     assert controller.presampled == 3
