@@ -27,12 +27,15 @@ from archsearch.evaluator import Split
 from archsearch.mutator import Mutator, RandomMutator
 from archsearch.oneshot import (
     BaseOneShotTrainer,
+    Callback,
     DartsMutator,
     DartsTrainer,
     EnasMutator,
     EnasTrainer,
     GdasMutator,
     GdasTrainer,
+    LRSchedulerCallback,
+    ModelCheckpoint,
     ProxylessMutator,
     ProxylessTrainer,
     RandomTrainer,
@@ -103,10 +106,17 @@ def build(
     log_dir: Path,
     epochs: int = 1,
     model: torch.nn.Module | None = None,
+    checkpoints: Path | None = None,
 ) -> BaseOneShotTrainer[Any]:
+    """The trainer of `config` with an LR schedule (callback state is checkpointed too) and, given
+    `checkpoints`, a ModelCheckpoint writing there."""
     torch.manual_seed(0)
     model = config.model() if model is None else model
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    callbacks: list[Callback] = [LRSchedulerCallback(schedule)]
+    if checkpoints is not None:
+        callbacks.append(ModelCheckpoint(checkpoints))
     return config.trainer(
         model=model,
         loss=F.cross_entropy,
@@ -117,6 +127,7 @@ def build(
         dataset_valid=data[1],
         batch_size=32,
         device="cpu",
+        callbacks=callbacks,
         log_dir=log_dir,
         **config.settings,
     )
@@ -184,12 +195,11 @@ def test_a_resumed_search_ends_bitwise_where_an_uninterrupted_one_does(
     straight = build(config, data, tmp_path / "straight", epochs=2)
     straight.train()
 
-    first = build(config, data, tmp_path / "first", epochs=2)
+    first = build(config, data, tmp_path / "first", epochs=2, checkpoints=tmp_path / "ckpt")
     first.num_epochs = 1  # stopped after one epoch, as a killed run would be
     first.train()
-    first.save_checkpoint(tmp_path / "last.ckpt")
     resumed = build(config, data, tmp_path / "resumed", epochs=2)
-    resumed.load_checkpoint(tmp_path / "last.ckpt")
+    resumed.load_checkpoint(tmp_path / "ckpt" / "last.ckpt")
     assert resumed.epoch == 1
     resumed.train()
 
