@@ -366,7 +366,7 @@ def darts_figure(ctx: Context) -> None:
     assert not unexpected and all(k.endswith("alpha") for k in missing), (missing, unexpected)
     with torch.no_grad():
         for i, op in enumerate(plain.blocks):
-            op.alpha.copy_(trainer.darts_mutator.alpha(f"blocks.{i}"))
+            op.alpha.copy_(trainer.mutator.alphas[f"blocks.{i}"])
     plain_optimizer = sgd(plain.weights())
     x, y = ctx.x, ctx.y
     with torch.no_grad():  # train mode on both, so both update their BN statistics alike

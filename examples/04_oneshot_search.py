@@ -26,14 +26,13 @@ from torch.utils.data import Dataset, Subset
 import archsearch
 from archsearch.evaluator import load_mnist1d
 from archsearch.experiment import RecordToStorage
-from archsearch.oneshot import DartsTrainer, SposTrainer
+from archsearch.oneshot import BaseOneShotTrainer, DartsTrainer, SposTrainer
 from archsearch.oneshot import accuracy as batch_accuracy
-from archsearch.oneshot.base import BaseOneShotTrainer
 
 
 def search(
     algorithm: str, data: Dataset[Any], valid: Dataset[Any], fast: bool
-) -> BaseOneShotTrainer:
+) -> BaseOneShotTrainer[Any]:
     """Build and run one search; returns the trained trainer."""
     torch.manual_seed(0)
     model = Mnist1dCNN()
@@ -43,7 +42,7 @@ def search(
     record = [RecordToStorage(name=f"{algorithm} on MNIST-1D")]
     if algorithm == "darts":
         optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=3e-4)
-        trainer: BaseOneShotTrainer = DartsTrainer(
+        trainer: BaseOneShotTrainer[Any] = DartsTrainer(
             model,
             loss,
             batch_accuracy,

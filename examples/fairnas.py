@@ -8,8 +8,9 @@ entry of each permutation; gradients of the n paths are accumulated and applied 
 Two pieces, the pattern every algorithm follows:
 - `FairMutator(Mutator)`: `sample_search()` returns the masks of the next path, `reset()` (called
   by the trainer each forward) applies them; `sample_final()` the architecture to export.
-- `FairNasTrainer(BaseOneShotTrainer)`: `build_mutator()` and `train_step()`; the base trainer
-  owns the loop, progress bars, history, callbacks and checkpoint/resume.
+- `FairNasTrainer(BaseOneShotTrainer[FairMutator])`: `build_mutator()` (called on first use of
+  `self.mutator`, typed `FairMutator`) and `train_step()`; the base trainer owns the loop, progress
+  bars, history, callbacks and checkpoint/resume. Its constructor calls `super().__init__` first.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class FairMutator(Mutator):
         super().__init__(model)
         self.rng = random.Random(seed)
         self.group_size = max(d.size() for d in self.search_space.values())
-        self._queue: list[Architecture] = []
+        self.queue: list[Architecture] = []
         self.best: Architecture | None = None
 
     def _new_group(self) -> list[Architecture]:
@@ -51,9 +52,9 @@ class FairMutator(Mutator):
         return [{label: columns[label][i] for label in columns} for i in range(self.group_size)]
 
     def sample_search(self) -> dict[str, list[bool]]:
-        if not self._queue:
-            self._queue = self._new_group()
-        arch = self._queue.pop()
+        if not self.queue:
+            self.queue = self._new_group()
+        arch = self.queue.pop()
         return {label: dim.mask(arch[label]) for label, dim in self.search_space.items()}
 
     def sample_final(self) -> dict[str, list[bool]]:
@@ -61,7 +62,7 @@ class FairMutator(Mutator):
         return {label: dim.mask(arch[label]) for label, dim in self.search_space.items()}
 
 
-class FairNasTrainer(BaseOneShotTrainer):
+class FairNasTrainer(BaseOneShotTrainer[FairMutator]):
     """Strict-fairness supernet training; `export()` returns the best of `num_samples` random
     paths evaluated with the shared weights."""
 
@@ -70,47 +71,39 @@ class FairNasTrainer(BaseOneShotTrainer):
     def __init__(
         self, *args: Any, num_samples: int = 16, seed: int | None = None, **kwargs: Any
     ) -> None:
+        super().__init__(*args, **kwargs)
         self.num_samples = num_samples
         self.seed = seed
-        super().__init__(*args, **kwargs)
 
     def build_mutator(self) -> FairMutator:
         return FairMutator(self.model, seed=self.seed)
 
     def train_step(self, batch: Any) -> Mapping[str, float]:
         x, y = self.to_device(batch)
-        mutator = self.mutator
-        assert isinstance(mutator, FairMutator)
         self.optimizer.zero_grad()
         total = 0.0
-        for _ in range(mutator.group_size):  # one fair group: every candidate once
-            mutator.reset()
+        for _ in range(self.mutator.group_size):  # one fair group: every candidate once
+            self.mutator.reset()
             loss = self.loss(self.model(x), y)
             loss.backward()
             total += loss.item()
         self.optimizer.step()
-        return {"loss": total / mutator.group_size}
+        return {"loss": total / self.mutator.group_size}
 
     def current_architecture(self) -> Architecture | None:
-        mutator = self.mutator
-        assert isinstance(mutator, FairMutator)
-        return mutator.best
+        return self.mutator.best
 
     def export(self, file: Any = None) -> Architecture:
-        mutator = self.mutator
-        assert isinstance(mutator, FairMutator)
-        candidates = [mutator.search_space.sample(mutator.rng) for _ in range(self.num_samples)]
-        mutator.best = max(candidates, key=lambda a: score(self.evaluate_architecture(a)))
+        space, rng = self.mutator.search_space, self.mutator.rng
+        candidates = [space.sample(rng) for _ in range(self.num_samples)]
+        self.mutator.best = max(candidates, key=lambda a: score(self.evaluate_architecture(a)))
         return super().export(file)
 
     def extra_state(self) -> dict[str, Any]:
         mutator = self.mutator
-        assert isinstance(mutator, FairMutator)
-        return {"rng": mutator.rng.getstate(), "queue": mutator._queue, "best": mutator.best}
+        return {"rng": mutator.rng.getstate(), "queue": mutator.queue, "best": mutator.best}
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
-        mutator = self.mutator
-        assert isinstance(mutator, FairMutator)
-        mutator.rng.setstate(state["rng"])
-        mutator._queue = list(state["queue"])
-        mutator.best = state["best"]
+        self.mutator.rng.setstate(state["rng"])
+        self.mutator.queue = list(state["queue"])
+        self.mutator.best = state["best"]

@@ -49,3 +49,26 @@ class DigitsValueNet(nn.Module):
         x = torch.relu(self.bn(self.conv(x)))
         x = self.op(x)
         return self.head(x.mean((2, 3)))
+
+
+class DigitsLayerNet(nn.Module):
+    """Digits (1×8×8) with LayerChoices only (ProxylessNAS searches nothing else)."""
+
+    def __init__(self, width: int = 8) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(1, width, 3, padding=1)
+        self.op1 = nn.LayerChoice(
+            {
+                "conv3": nn.Conv2d(width, width, 3, padding=1),
+                "conv5": nn.Conv2d(width, width, 5, padding=2),
+                "pool": nn.MaxPool2d(3, stride=1, padding=1),
+            }
+        )
+        self.bn = nn.BatchNorm2d(width)
+        self.op2 = nn.LayerChoice({"conv1": nn.Conv2d(width, width, 1), "identity": nn.Identity()})
+        self.head = nn.Linear(width, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.stem(x))
+        x = torch.relu(self.bn(self.op1(x)))
+        return self.head(self.op2(x).mean((2, 3)))

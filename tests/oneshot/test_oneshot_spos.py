@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 import torch
-from oneshot_models import DigitsNet, DigitsValueNet
+from oneshot_models import DigitsNet
 
 import archsearch
 import archsearch.nn as nn
 from archsearch.evaluator import Split
 from archsearch.mutator import RandomMutator, ReplayMutator
-from archsearch.oneshot import ModelCheckpoint, accuracy
+from archsearch.oneshot import accuracy
 from archsearch.oneshot.constraints import (
     FlopsConstraint,
     ParameterConstraint,
@@ -332,36 +332,3 @@ def test_parameter_constraint_holds_for_every_scored_and_exported_arch(
 
 
 # ----- checkpoint / resume ----------------------------------------------------------------------
-
-
-def test_resumed_search_equals_an_uninterrupted_one(digits: Split, tmp_path: Path) -> None:
-    straight = make_trainer(digits, tmp_path / "a", net=BnNet)
-    straight.train()
-
-    first = make_trainer(
-        digits, tmp_path / "b", net=BnNet, callbacks=[ModelCheckpoint(tmp_path / "ck")]
-    )
-    first.num_epochs = 1  # stop after one epoch, as a killed run would
-    first.train()
-    resumed = make_trainer(digits, tmp_path / "c", net=BnNet)
-    resumed.load_checkpoint(tmp_path / "ck" / "last.ckpt")
-    assert resumed.epoch == 1
-    resumed.train()
-    assert resumed.epoch == 2 and len(resumed.history) == 2
-    for a, b in zip(
-        straight.model.state_dict().values(), resumed.model.state_dict().values(), strict=True
-    ):
-        torch.testing.assert_close(a, b)
-    assert resumed.export() == straight.export()
-    assert resumed.search_history == straight.search_history
-
-
-# ----- value choices ----------------------------------------------------------------------------
-
-
-def test_value_choices_as_layer_arguments(digits: Split, tmp_path: Path) -> None:
-    trainer = make_trainer(digits, tmp_path, net=DigitsValueNet, epochs=1)
-    trainer.train()
-    arch = trainer.export()
-    assert {"width", "kernel"} <= set(arch)
-    assert trainer.fixed_model()(torch.randn(2, 1, 8, 8)).shape == (2, 10)

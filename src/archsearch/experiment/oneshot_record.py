@@ -65,7 +65,7 @@ class RecordToStorage(Callback):
             self._storage = open_storage(self._spec)
         return self._storage
 
-    def build(self, trainer: BaseOneShotTrainer) -> None:
+    def build(self, trainer: BaseOneShotTrainer[Any]) -> None:
         super().build(trainer)
         if self.experiment_id is not None and self._exists(self.experiment_id):
             self._restart()
@@ -209,7 +209,7 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def trainer_config(trainer: BaseOneShotTrainer) -> dict[str, Any]:
+def trainer_config(trainer: BaseOneShotTrainer[Any]) -> dict[str, Any]:
     """The settings of a one-shot run worth showing: algorithm, epochs, batches, optimizer."""
     optimizer = trainer.optimizer
     groups = getattr(optimizer, "param_groups", None) or [{}]

@@ -1,10 +1,12 @@
 """BaseOneShotTrainer: the one explicit training loop that every one-shot algorithm shares.
 
-An algorithm file subclasses it and fills in four things: `build_mutator` (how the supernet makes
-its decisions), `train_step` (one weight step and, where the algorithm has one, one architecture
-step), `arch_probabilities` (what the dashboard plots) and, if needed, `training_batches` or
-`validate_one_epoch`. The loop, devices, progress bars, logging, callbacks, history, TensorBoard and
-checkpoint/resume live here, once.
+An algorithm file subclasses `BaseOneShotTrainer[ItsMutator]` and fills in four things:
+`build_mutator` (how the supernet makes its decisions; called on first use of `self.mutator`, so a
+subclass calls `super().__init__()` first and sets its own fields after, as usual), `train_step`
+(one weight step and, where the algorithm has one, one architecture step), `arch_probabilities`
+(what the dashboard plots) and, if needed, `training_batches` or `validate_one_epoch`. The loop,
+devices, progress bars, logging, callbacks, history, TensorBoard and checkpoint/resume live here,
+once.
 """
 
 from __future__ import annotations
@@ -16,16 +18,18 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from archsearch.mutator import Mutator, ReplayMutator
-from archsearch.nn import InputChoice, LayerChoice, Repeat, walk
+from archsearch.nn import InputChoice, LayerChoice, Repeat, fix, walk
 from archsearch.oneshot.callbacks import Callback
+from archsearch.oneshot.history import HistoryWriter
 from archsearch.oneshot.rng import rng_state, set_rng_state
+from archsearch.oneshot.sliced import to_supernet
 from archsearch.space import Architecture, archsearch_home
 
 logger = logging.getLogger("archsearch.oneshot")
@@ -33,8 +37,11 @@ logger = logging.getLogger("archsearch.oneshot")
 Metrics = Callable[[torch.Tensor, torch.Tensor], Mapping[str, float]]
 """`metrics(output, target) -> {"acc": ...}`, as in NNI."""
 
+M = TypeVar("M", bound=Mutator)
+"""The mutator type of a trainer (`DartsTrainer` is a `BaseOneShotTrainer[DartsMutator]`)."""
 
-class BaseOneShotTrainer(ABC):
+
+class BaseOneShotTrainer(ABC, Generic[M]):
     """Train a weight-sharing supernet built from the user's model and export an architecture.
 
     The constructor arguments are NNI's: `loss(output, target)`, `metrics(output, target)`, the
@@ -79,7 +86,8 @@ class BaseOneShotTrainer(ABC):
         self.dataset_valid = dataset_valid
         self.batch_size = batch_size
         self.workers = workers
-        self.device = _device(device)
+        cuda = torch.cuda.is_available()  # the default device
+        self.device = torch.device(device if device is not None else "cuda" if cuda else "cpu")
         self.log_frequency = log_frequency
         self.callbacks = list(callbacks or [])
         self.log_dir = Path(log_dir) if log_dir is not None else _default_log_dir(self.algorithm)
@@ -87,15 +95,39 @@ class BaseOneShotTrainer(ABC):
         self.history: list[dict[str, Any]] = []
         self._check_primitives()
         self.model.to(self.device)
-        self.mutator = self.build_mutator()
-        self.mutator.to(self.device)
-        self._writer: Any = None
+        self._mutator: M | None = None
+        self._history_writer = HistoryWriter()
+
+    @property
+    def mutator(self) -> M:
+        """The mutator deciding the supernet's choices: `build_mutator()` (or the one passed to
+        `use_mutator`), built on first use, then bound to `model` and moved to `device`."""
+        mutator = self._mutator
+        if mutator is None:
+            mutator = self.build_mutator()
+            self.use_mutator(mutator)
+        return mutator
+
+    def use_mutator(self, mutator: M, kind: type[Mutator] = Mutator) -> None:
+        """Search with `mutator`, a `kind` built on `self.model`, instead of building one (for
+        trainers that take NNI's `mutator` argument)."""
+        name = type(self).__name__
+        if not isinstance(mutator, kind):
+            raise TypeError(f"{name} needs a {kind.__name__}, got {type(mutator).__name__}")
+        if mutator.model is not self.model:
+            raise ValueError(
+                f"the mutator given to {name} is bound to another model: it must be built on "
+                f"its model, the model given to {name}"
+            )
+        mutator.bind()  # another mutator may have been bound to the model since
+        self._mutator = mutator.to(self.device)
 
     # ----- what an algorithm provides -------------------------------------------------------
 
     @abstractmethod
-    def build_mutator(self) -> Mutator:
-        """The mutator that decides the supernet's choices (bound to `self.model`)."""
+    def build_mutator(self) -> M:
+        """The mutator that decides the supernet's choices, built on `self.model` (called once,
+        when `self.mutator` is first used)."""
 
     @abstractmethod
     def train_step(self, batch: Any) -> Mapping[str, float]:
@@ -122,14 +154,15 @@ class BaseOneShotTrainer(ABC):
         """Algorithm state outside model, mutator and optimizers (e.g. a search population)."""
         return {}
 
-    def load_extra_state(self, state: Mapping[str, Any]) -> None:  # noqa: B027 (optional hook)
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
         """Restore what `extra_state` returned."""
 
     # ----- the loop --------------------------------------------------------------------------
 
     def train(self, validate: bool = True) -> None:
         """Run the remaining epochs (all of them, or those after a loaded checkpoint)."""
-        # Built here rather than in __init__, so they see state subclasses create after it.
+        # Built here, not in __init__: they see the whole trainer (subclasses set their fields
+        # after the base constructor) and the state of a checkpoint loaded before `train()`.
         for callback in self.callbacks:
             callback.build(self)
         try:
@@ -149,8 +182,7 @@ class BaseOneShotTrainer(ABC):
             raise
         for callback in self.callbacks:
             callback.on_train_end(None)
-        if self._writer is not None:
-            self._writer.flush()
+        self._history_writer.flush()
 
     def fit(self) -> None:
         """NNI's alias of `train()`."""
@@ -224,8 +256,6 @@ class BaseOneShotTrainer(ABC):
     def fixed_model(self, inherit_weights: bool = True) -> torch.nn.Module:
         """The exported architecture as a plain model, by default with the supernet's weights
         (the last export when there was one: exporting may itself be a search)."""
-        from archsearch.nn import fix
-
         arch = self.current_architecture() or self.export()
         return fix(self.model, arch, inherit_weights=inherit_weights)
 
@@ -322,48 +352,24 @@ class BaseOneShotTrainer(ABC):
                     f"({', '.join(sorted(choices.argument_labels))}); use an algorithm that "
                     "shares weights across sizes (DARTS, GDAS, SPOS, random) or fix them"
                 )
-            from archsearch.oneshot.sliced import to_supernet
-
             to_supernet(self.model, choices, trainer=type(self).__name__, mode=self.value_choices)
 
     def _record(self, epoch: int, train: Mapping[str, float], valid: Mapping[str, float]) -> None:
-        entry = {
-            "epoch": epoch,
-            "time": time.time(),
-            "train": dict(train),
-            "valid": dict(valid),
-            "probabilities": self.arch_probabilities(),
-            "architecture": self.current_architecture(),
-        }
-        self.history.append(entry)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.log_dir / ".history.json.tmp"
-        tmp.write_text(json.dumps({"algorithm": self.algorithm, "epochs": self.history}, indent=1))
-        os.replace(tmp, self.log_dir / "history.json")
+        self.history.append(
+            {
+                "epoch": epoch,
+                "time": time.time(),
+                "train": dict(train),
+                "valid": dict(valid),
+                "probabilities": self.arch_probabilities(),
+                "architecture": self.current_architecture(),
+            }
+        )
+        self._history_writer.write(self.log_dir, self.algorithm, self.history)
         logger.info(
             "%s epoch %d/%d train %s valid %s",
-            self.algorithm,
-            epoch + 1,
-            self.num_epochs,
-            _fmt(train),
-            _fmt(valid),
+            *(self.algorithm, epoch + 1, self.num_epochs, _fmt(train), _fmt(valid)),
         )
-        self._tensorboard(entry)
-
-    def _tensorboard(self, entry: Mapping[str, Any]) -> None:
-        if self._writer is None:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:  # tensorboard is optional
-                return
-            self._writer = SummaryWriter(str(self.log_dir))
-        step = entry["epoch"]
-        for phase in ("train", "valid"):
-            for key, value in entry[phase].items():
-                self._writer.add_scalar(f"{phase}/{key}", value, step)
-        for label, probs in entry["probabilities"].items():
-            for i, p in enumerate(probs):
-                self._writer.add_scalar(f"probabilities/{label}/{i}", p, step)
 
 
 def write_architecture(arch: Architecture, file: str | os.PathLike[str] | None) -> Architecture:
@@ -380,12 +386,6 @@ def score(metrics: Mapping[str, float]) -> float:
         if key != "loss":
             return value
     return -metrics["loss"]
-
-
-def _device(device: str | torch.device | None) -> torch.device:
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def _default_log_dir(algorithm: str) -> Path:

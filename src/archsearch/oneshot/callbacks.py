@@ -16,10 +16,11 @@ if TYPE_CHECKING:
 class Callback:
     """Hooks around each epoch of a one-shot trainer; state is checkpointed with the trainer."""
 
-    trainer: BaseOneShotTrainer
+    trainer: BaseOneShotTrainer[Any]
 
-    def build(self, trainer: BaseOneShotTrainer) -> None:
-        """Called once by the trainer's constructor."""
+    def build(self, trainer: BaseOneShotTrainer[Any]) -> None:
+        """Called by `trainer.train()` before its first epoch: after the trainer is fully built
+        and after any checkpoint was loaded (so resumed state is visible here)."""
         self.trainer = trainer
 
     def on_epoch_begin(self, epoch: int) -> None:

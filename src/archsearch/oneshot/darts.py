@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 
 from archsearch.mutator import Mutator
 from archsearch.nn import InputChoice, LayerChoice, Repeat
-from archsearch.oneshot.alphas import alpha_key
+from archsearch.oneshot.alphas import Alphas
 from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
 from archsearch.oneshot.batches import Paired, halves
 from archsearch.oneshot.callbacks import Callback
@@ -39,9 +39,9 @@ class DartsMutator(Mutator):
     """One vector of architecture logits (alphas) per label; decisions are their softmax.
 
     Every label of the search space gets alphas — LayerChoice, InputChoice and value labels
-    (Repeat depths, ValueChoice layer arguments) — initialised to 1e-3·N(0, 1), stored in
-    `self.alphas` (an nn.ParameterDict; keys are the labels escaped by `alpha_key`, since labels
-    may contain '.' or '/'). `mutator.parameters()` is exactly the alphas.
+    (Repeat depths, ValueChoice layer arguments) — initialised to 1e-3·N(0, 1), in
+    `self.alphas` (`Alphas`: `mutator.alphas[label]`). `mutator.parameters()` is exactly the
+    alphas.
 
     `decision_for` computes a fresh softmax on every call, so each forward pass builds its own
     graph back to the alphas (a softmax cached at `reset()` would be freed by the first
@@ -55,32 +55,14 @@ class DartsMutator(Mutator):
 
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__(model)
-        self.alphas = torch.nn.ParameterDict()
-        self._alpha_keys: dict[str, str] = {}
-        for label, dim in self.search_space.items():
-            key = alpha_key(label)
-            self._alpha_keys[label] = key
-            self.alphas[key] = torch.nn.Parameter(1e-3 * torch.randn(len(dim.mask(dim.default()))))
-
-    def alpha(self, label: str) -> torch.nn.Parameter:
-        """The architecture logits of `label`, one per candidate."""
-        try:
-            key = self._alpha_keys[label]
-        except KeyError:
-            raise KeyError(
-                f"no architecture parameters for label {label!r}; "
-                f"labels: {self.search_space.labels}"
-            ) from None
-        alpha: torch.nn.Parameter = self.alphas[key]
-        return alpha
+        self.alphas = Alphas(self.search_space)
 
     def decision_for(self, label: str) -> torch.Tensor:
-        return torch.softmax(self.alpha(label), dim=-1)
+        return torch.softmax(self.alphas[label], dim=-1)
 
-    @torch.no_grad()
     def probabilities(self) -> dict[str, torch.Tensor]:
         """The softmax of every label's alphas (detached), in model order."""
-        return {label: torch.softmax(self.alpha(label), dim=-1) for label in self.search_space}
+        return self.alphas.probabilities()
 
     def sample_search(self) -> dict[str, torch.Tensor]:
         return self.probabilities()
@@ -103,7 +85,7 @@ class DartsMutator(Mutator):
         return masks
 
 
-class DartsTrainer(BaseOneShotTrainer):
+class DartsTrainer(BaseOneShotTrainer[DartsMutator]):
     """DARTS search (NNI's signature). `dataset_train` is split in two fixed halves: the first
     trains the weights, the second the architecture. Each step takes one batch of each: an
     architecture step (Adam on the alphas, betas (0.5, 0.999), `arc_weight_decay`), then a weight
@@ -146,58 +128,31 @@ class DartsTrainer(BaseOneShotTrainer):
     ) -> None:
         if not isinstance(dataset_train, Sized) or len(dataset_train) < 2:
             raise ValueError("DartsTrainer needs a dataset_train with a length of at least 2")
-        if mutator is not None and not isinstance(mutator, DartsMutator):
-            raise TypeError(f"mutator must be a DartsMutator, got {type(mutator).__name__}")
-        if mutator is not None and mutator.model is not model:
-            raise ValueError("the mutator passed to DartsTrainer is bound to another model")
-        self._given_mutator = mutator
-        self.arc_learning_rate = arc_learning_rate
-        self.arc_weight_decay = arc_weight_decay
+        super().__init__(
+            model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
+            batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
+        )  # fmt: skip
+        if mutator is not None:
+            self.use_mutator(mutator, DartsMutator)
         self.unrolled = unrolled
         self.grad_clip = grad_clip
         # The first half of `dataset_train` trains the weights, the second the architecture.
         self.dataset_weights, self.dataset_arch = halves(dataset_train)
-        super().__init__(
-            model,
-            loss,
-            metrics,
-            optimizer,
-            num_epochs,
-            dataset_train,
-            dataset_valid,
-            batch_size,
-            workers,
-            device,
-            log_frequency,
-            callbacks,
-            log_dir=log_dir,
-        )
-
-    @property
-    def darts_mutator(self) -> DartsMutator:
-        """`self.mutator`, typed."""
-        assert isinstance(self.mutator, DartsMutator)
-        return self.mutator
-
-    def build_mutator(self) -> Mutator:
-        mutator = self._given_mutator or DartsMutator(self.model)
-        mutator.bind()
-        # Moved here (the base moves it again, a no-op) so that the architecture optimizer exists
-        # before callbacks are built and holds the parameters on their final device.
-        mutator.to(self.device)
         self.arch_optimizer = torch.optim.Adam(
-            mutator.parameters(),
-            lr=self.arc_learning_rate,
+            self.mutator.parameters(),
+            lr=arc_learning_rate,
             betas=(0.5, 0.999),
-            weight_decay=self.arc_weight_decay,
+            weight_decay=arc_weight_decay,
         )
-        return mutator
+
+    def build_mutator(self) -> DartsMutator:
+        return DartsMutator(self.model)
 
     def optimizers(self) -> dict[str, Any]:
         return {"weights": self.optimizer, "arch": self.arch_optimizer}
 
     def arch_probabilities(self) -> dict[str, list[float]]:
-        return {k: p.tolist() for k, p in self.darts_mutator.probabilities().items()}
+        return {k: p.tolist() for k, p in self.mutator.probabilities().items()}
 
     def training_batches(self) -> Paired:
         """Pairs (weight batch, architecture batch) from the two halves of `dataset_train`."""

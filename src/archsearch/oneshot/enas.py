@@ -10,7 +10,6 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from archsearch.mutator import Mutator
 from archsearch.nn import InputChoice, LayerChoice, Repeat
 from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
 from archsearch.oneshot.batches import Steps
@@ -21,7 +20,7 @@ RewardFunction = Callable[[torch.Tensor, torch.Tensor], float]
 """`reward_function(output, target) -> float` (higher is better), e.g. a batch's accuracy."""
 
 
-class EnasTrainer(BaseOneShotTrainer):
+class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
     """ENAS with NNI's arguments: every epoch trains the supernet on `child_steps` batches of
     `dataset_train`, one controller sample per batch, then trains the controller.
 
@@ -91,6 +90,12 @@ class EnasTrainer(BaseOneShotTrainer):
             raise ValueError(f"mutator_steps_aggregate must be >= 1, got {mutator_steps_aggregate}")
         if not 0.0 <= baseline_decay <= 1.0:
             raise ValueError(f"baseline_decay must be in [0, 1], got {baseline_decay}")
+        super().__init__(
+            model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
+            batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
+        )  # fmt: skip
+        if mutator is not None:
+            self.use_mutator(mutator, EnasMutator)
         self.reward_function = reward_function
         self.entropy_weight = entropy_weight
         self.skip_weight = skip_weight
@@ -104,42 +109,12 @@ class EnasTrainer(BaseOneShotTrainer):
         self.presample = presample
         self.baseline = 0.0
         """Moving average of the controller's rewards."""
-        self._given_mutator = mutator
-        super().__init__(
-            model,
-            loss,
-            metrics,
-            optimizer,
-            num_epochs,
-            dataset_train,
-            dataset_valid,
-            batch_size,
-            workers,
-            device,
-            log_frequency,
-            callbacks,
-            log_dir=log_dir,
-        )
         self.controller_optimizer = torch.optim.Adam(self.mutator.parameters(), lr=mutator_lr)
         self._weights = list(self.model.parameters())
         """The model's parameters (listed once: walking the module tree every step is slow)."""
 
-    @property
-    def controller(self) -> EnasMutator:
-        """The ENAS controller (the same object as `mutator`)."""
-        assert isinstance(self.mutator, EnasMutator)
-        return self.mutator
-
-    def build_mutator(self) -> Mutator:
-        given = self._given_mutator
-        if given is None:
-            return EnasMutator(self.model)
-        if not isinstance(given, EnasMutator):
-            raise TypeError(f"EnasTrainer needs an EnasMutator, got {type(given).__name__}")
-        if given.model is not self.model:
-            raise ValueError("the mutator must be built on the model given to EnasTrainer")
-        given.bind()
-        return given
+    def build_mutator(self) -> EnasMutator:
+        return EnasMutator(self.model)
 
     def train_one_epoch(self, epoch: int) -> dict[str, float]:
         """The child phase, then the controller phase; their metrics merged (the controller's
@@ -150,7 +125,7 @@ class EnasTrainer(BaseOneShotTrainer):
             child = self.run_steps(f"{name} child", child_batches, self.train_step)
         finally:
             # Paths left over are not carried into the controller phase nor a checkpoint.
-            self.controller.clear_presampled()
+            self.mutator.clear_presampled()
         was_training = self.model.training
         # Rewards judge the shared weights as they are: no dropout, frozen batch statistics.
         self.model.eval()
@@ -186,14 +161,14 @@ class EnasTrainer(BaseOneShotTrainer):
     def next_child_path(self) -> None:
         """Apply the next path of the child phase: the next of `presample` paths drawn at once
         from the controller (drawn again when they run out or the controller changed)."""
-        if self.presample > 1 and not self.controller.presampled:
-            self.controller.presample(self.presample)
-        self.controller.reset()
+        if self.presample > 1 and not self.mutator.presampled:
+            self.mutator.presample(self.presample)
+        self.mutator.reset()
 
     def controller_step(self, batches: Sequence[Any]) -> Mapping[str, float]:
         """One controller update from one sampled path per batch (REINFORCE, gradients
         accumulated over the batches)."""
-        controller = self.controller
+        controller = self.mutator
         controller.clear_presampled()  # drawn from the controller before this step changes it
         self.controller_optimizer.zero_grad()
         totals = {"reward": 0.0, "loss": 0.0, "entropy": 0.0, "skip_penalty": 0.0}
@@ -226,13 +201,13 @@ class EnasTrainer(BaseOneShotTrainer):
         for _ in range(self.test_arc_per_epoch):
             with torch.no_grad():
                 self.mutator.reset()
-            results.append(self.evaluate_architecture(self.controller.sampled_architecture()))
+            results.append(self.evaluate_architecture(self.mutator.sampled_architecture()))
         keys = dict.fromkeys(k for r in results for k in r)
         return {k: sum(r[k] for r in results) / len(results) for k in keys}
 
     def arch_probabilities(self) -> dict[str, list[float]]:
         """The controller's distributions along its greedy path (`greedy_probabilities`)."""
-        return self.controller.greedy_probabilities()
+        return self.mutator.greedy_probabilities()
 
     def optimizers(self) -> dict[str, Any]:
         return {"weights": self.optimizer, "controller": self.controller_optimizer}

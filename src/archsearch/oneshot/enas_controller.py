@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from archsearch.mutator import Mutator
-from archsearch.space import Architecture, Dimension, InputChoiceDim
+from archsearch.space import Architecture, InputChoiceDim
 
 
 @dataclass
@@ -71,7 +71,7 @@ class EnasMutator(Mutator):
         )
         self.g_emb = torch.nn.Parameter(torch.empty(1, lstm_size))
         """The first LSTM input (before any decision was made)."""
-        widths = [_width(dim) for dim in self.search_space.values()]
+        widths = [dim.mask_size for dim in self.search_space.values()]
         # Indexed by label position: labels contain dots, which ModuleDict keys may not.
         self.heads = torch.nn.ModuleList(torch.nn.Linear(lstm_size, w) for w in widths)
         self.embeddings = torch.nn.ModuleList(torch.nn.Embedding(w, lstm_size) for w in widths)
@@ -174,7 +174,7 @@ class EnasMutator(Mutator):
                 walk.masks[label] = keep.cpu()
                 continue
             picks = dim.n_chosen if isinstance(dim, InputChoiceDim) and dim.n_chosen else 1
-            taken = torch.zeros(_width(dim), dtype=torch.bool, device=self.g_emb.device)
+            taken = torch.zeros(dim.mask_size, dtype=torch.bool, device=self.g_emb.device)
             for pick in range(picks):
                 logits = self._logits(head, inputs, state)[0].masked_fill(taken, float("-inf"))
                 log_p = F.log_softmax(logits, dim=-1)
@@ -208,7 +208,7 @@ class EnasMutator(Mutator):
                 inputs = keep.float() @ embedding.weight / (1 + keep.sum(1, keepdim=True))
                 continue
             picks = dim.n_chosen if isinstance(dim, InputChoiceDim) and dim.n_chosen else 1
-            taken = torch.zeros(count, _width(dim), dtype=torch.bool, device=inputs.device)
+            taken = torch.zeros(count, dim.mask_size, dtype=torch.bool, device=inputs.device)
             for _ in range(picks):
                 logits = self._logits(head, inputs, state).masked_fill(taken, float("-inf"))
                 choice = torch.multinomial(torch.softmax(logits, dim=-1), 1)
@@ -262,11 +262,6 @@ class EnasMutator(Mutator):
         # vector, so that keeping nothing is well defined).
         inputs = (keep.float() @ embedding.weight / (1 + keep.sum())).unsqueeze(0)
         return keep, inputs
-
-
-def _width(dim: Dimension) -> int:
-    """Number of candidates of a dimension (the length of its masks)."""
-    return len(dim.mask(dim.default()))
 
 
 def _total(terms: Sequence[torch.Tensor], like: torch.Tensor) -> torch.Tensor:

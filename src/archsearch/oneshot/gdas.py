@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 
 from archsearch.mutator import Mutator
 from archsearch.nn import InputChoice, LayerChoice, Repeat
-from archsearch.oneshot.alphas import alpha_key
+from archsearch.oneshot.alphas import Alphas
 from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
 from archsearch.oneshot.batches import Paired, halves
 from archsearch.oneshot.callbacks import Callback
@@ -32,7 +32,7 @@ _TINY = 1e-10
 class GdasMutator(Mutator):
     """Gumbel-softmax decisions over every label: LayerChoice, InputChoice and value labels
     (ValueChoice layer arguments, Repeat depths). Alphas start at 1e-3·N(0, 1) in `self.alphas`
-    (keys escaped by `alpha_key`).
+    (`Alphas`: `mutator.alphas[label]`).
 
     `reset()` draws the noise once per label, so every module sharing a label in the following
     forward passes sees the same sample; the mask itself is rebuilt from α, noise and the
@@ -54,43 +54,29 @@ class GdasMutator(Mutator):
         super().__init__(model)
         self.tau = tau
         """Temperature of the relaxed samples (> 0)."""
-        self.alphas = torch.nn.ParameterDict()
-        self._keys: dict[str, str] = {}
-        for label, dim in self.search_space.items():
-            self._keys[label] = alpha_key(label)
-            size = len(dim.mask(dim.default()))
-            self.alphas[self._keys[label]] = torch.nn.Parameter(1e-3 * torch.randn(size))
+        self.alphas = Alphas(self.search_space)
         self._noise: dict[str, torch.Tensor] = {}
         self._picks: dict[str, torch.Tensor] = {}
         self._straight_through = True
         self._plain: dict[str, torch.Tensor] = {}
         """The decisions of a reset without straight-through part (see `reset`)."""
         dims = list(self.search_space.values())
-        self._sizes = [len(dim.mask(dim.default())) for dim in dims]
+        self._sizes = [dim.mask_size for dim in dims]
         self._picks_per_label = [
             dim.n_chosen if isinstance(dim, InputChoiceDim) and dim.n_chosen else 1 for dim in dims
         ]
         self._values = [isinstance(dim, ValueChoiceDim) for dim in dims]
-        logistic = [self._independent(label) for label in self.search_space]
-        self._any_logistic = any(logistic)
-        entries = [flag for flag, n in zip(logistic, self._sizes, strict=True) for _ in range(n)]
+        self._independent = {
+            dim.label for dim in dims if isinstance(dim, InputChoiceDim) and dim.n_chosen is None
+        }
+        """Labels of `n_chosen=None` inputs: each input is kept or dropped on its own."""
+        entries = [dim.label in self._independent for dim in dims for _ in range(dim.mask_size)]
         # Which entries of the concatenated alphas get Logistic rather than Gumbel noise.
         self.register_buffer("_logistic", torch.tensor(entries, dtype=torch.bool), persistent=False)
 
-    def alpha(self, label: str) -> torch.nn.Parameter:
-        """The architecture logits of `label`, one per candidate."""
-        if label not in self._keys:
-            raise KeyError(f"no architecture parameters for {label!r}; labels: {list(self._keys)}")
-        alpha: torch.nn.Parameter = self.alphas[self._keys[label]]
-        return alpha
-
-    @torch.no_grad()
     def probabilities(self) -> dict[str, torch.Tensor]:
         """softmax(α) per label (sigmoid(α) per input for `n_chosen=None`), detached."""
-        return {
-            label: torch.sigmoid(a) if self._independent(label) else torch.softmax(a, -1)
-            for label, a in ((label, self.alpha(label)) for label in self.search_space)
-        }
+        return self.alphas.probabilities(self._independent)
 
     def reset(self, straight_through: bool = True) -> None:
         """Draw new noise for every label (the next sample) and apply it.
@@ -109,10 +95,10 @@ class GdasMutator(Mutator):
             return
         with torch.no_grad():
             # All labels at once: one draw, and one host read of the perturbed logits.
-            alphas = torch.cat([self.alpha(label) for label in labels])
+            alphas = torch.cat([self.alphas[label] for label in labels])
             u = torch.rand_like(alphas).clamp_(_TINY, 1 - _TINY)
             noise = -torch.log(-torch.log(u))  # Gumbel(0, 1)
-            if self._any_logistic:
+            if self._independent:
                 noise = torch.where(self._logistic, torch.log(u) - torch.log1p(-u), noise)
             logits = ((alphas + noise) / self.tau).tolist()
         # The hard pick is fixed at reset (it is the sample); only the soft part that carries
@@ -120,7 +106,7 @@ class GdasMutator(Mutator):
         chosen: list[bool] = []
         start = 0
         for label, size, k in zip(labels, self._sizes, self._picks_per_label, strict=True):
-            chosen += _pick(logits[start : start + size], k, self._independent(label))
+            chosen += _pick(logits[start : start + size], k, label in self._independent)
             start += size
         hard = torch.tensor(chosen, dtype=torch.bool).to(alphas.device)
         self._noise = dict(zip(labels, noise.split(self._sizes), strict=True))
@@ -138,7 +124,7 @@ class GdasMutator(Mutator):
 
     def sample_final(self) -> dict[str, torch.Tensor]:
         with torch.no_grad():
-            return {label: self._hard(label, self.alpha(label)) for label in self.search_space}
+            return {label: self._hard(label, self.alphas[label]) for label in self.search_space}
 
     def decision_for(self, label: str) -> torch.Tensor:
         if label not in self._noise:
@@ -149,8 +135,8 @@ class GdasMutator(Mutator):
             return self._plain[label]
         if self.tau <= 0:
             raise ValueError(f"the temperature must be > 0, got {self.tau}")
-        logits = (self.alpha(label) + self._noise[label]) / self.tau
-        soft = torch.sigmoid(logits) if self._independent(label) else torch.softmax(logits, -1)
+        logits = (self.alphas[label] + self._noise[label]) / self.tau
+        soft = torch.sigmoid(logits) if label in self._independent else torch.softmax(logits, -1)
         hard = self._picks[label].to(soft.dtype)
         # Added in this order the forward value is exactly `hard`: soft − soft.detach() is 0.
         return hard + (soft - soft.detach())
@@ -161,7 +147,7 @@ class GdasMutator(Mutator):
         dim = self.search_space[label]
         # A stable sort keeps equal logits in index order (topk promises no order for ties).
         order = torch.sort(logits, descending=True, stable=True).indices
-        if self._independent(label):
+        if label in self._independent:
             mask = logits > 0
             mask[order[0]] = True  # at least the top input: an empty choice has no output
             return mask
@@ -169,10 +155,6 @@ class GdasMutator(Mutator):
         mask = torch.zeros_like(logits, dtype=torch.bool)
         mask[order[:k]] = True
         return mask
-
-    def _independent(self, label: str) -> bool:
-        dim = self.search_space[label]
-        return isinstance(dim, InputChoiceDim) and dim.n_chosen is None
 
 
 def _pick(logits: list[float], k: int, independent: bool) -> list[bool]:
@@ -186,7 +168,7 @@ def _pick(logits: list[float], k: int, independent: bool) -> list[bool]:
     return [i in top for i in range(len(logits))]
 
 
-class GdasTrainer(BaseOneShotTrainer):
+class GdasTrainer(BaseOneShotTrainer[GdasMutator]):
     """GDAS search. `dataset_train` is split in two fixed halves, as DARTS does; each step takes
     an architecture step on a batch of the second half (first-order: ∇α L_val of one sampled
     path, Adam with betas (0.5, 0.999) and `arc_weight_decay`), then a weight step on a batch of
@@ -228,25 +210,23 @@ class GdasTrainer(BaseOneShotTrainer):
             raise ValueError("GdasTrainer needs a dataset_train with a length of at least 2")
         if not 0 < tau_min <= tau_max:
             raise ValueError(f"need 0 < tau_min <= tau_max, got {tau_min} and {tau_max}")
-        self.arc_learning_rate = arc_learning_rate
-        self.arc_weight_decay = arc_weight_decay
+        super().__init__(
+            model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
+            batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
+        )  # fmt: skip
         self.grad_clip = grad_clip
         self.tau_max = tau_max
         self.tau_min = tau_min
         # The first half of `dataset_train` trains the weights, the second the architecture.
         self.dataset_weights, self.dataset_arch = halves(dataset_train)
-        super().__init__(
-            model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
-            batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
-        )  # fmt: skip
         self._weights = list(self.model.parameters())
         """The model's parameters (listed once: walking the module tree every step is slow)."""
-
-    @property
-    def gdas_mutator(self) -> GdasMutator:
-        """`self.mutator`, typed."""
-        assert isinstance(self.mutator, GdasMutator)
-        return self.mutator
+        self.arch_optimizer = torch.optim.Adam(
+            self.mutator.parameters(),
+            lr=arc_learning_rate,
+            betas=(0.5, 0.999),
+            weight_decay=arc_weight_decay,
+        )
 
     def temperature(self, epoch: int) -> float:
         """The temperature of epoch `epoch` (0-based) under the linear schedule."""
@@ -255,33 +235,26 @@ class GdasTrainer(BaseOneShotTrainer):
         fraction = min(max(epoch, 0), self.num_epochs - 1) / (self.num_epochs - 1)
         return self.tau_max - (self.tau_max - self.tau_min) * fraction
 
-    def build_mutator(self) -> Mutator:
-        mutator = GdasMutator(self.model, tau=self.temperature(0)).to(self.device)
-        self.arch_optimizer = torch.optim.Adam(
-            mutator.parameters(),
-            lr=self.arc_learning_rate,
-            betas=(0.5, 0.999),
-            weight_decay=self.arc_weight_decay,
-        )
-        return mutator
+    def build_mutator(self) -> GdasMutator:
+        return GdasMutator(self.model, tau=self.temperature(0))
 
     def optimizers(self) -> dict[str, Any]:
         return {"weights": self.optimizer, "arch": self.arch_optimizer}
 
     def extra_state(self) -> dict[str, Any]:
-        return {"temperature": self.gdas_mutator.tau}
+        return {"temperature": self.mutator.tau}
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
-        self.gdas_mutator.tau = float(state["temperature"])
+        self.mutator.tau = float(state["temperature"])
 
     def arch_probabilities(self) -> dict[str, list[float]]:
-        return {k: p.tolist() for k, p in self.gdas_mutator.probabilities().items()}
+        return {k: p.tolist() for k, p in self.mutator.probabilities().items()}
 
     def validate(self) -> dict[str, float]:
         return self.evaluate_architecture(self.export())
 
     def train_one_epoch(self, epoch: int) -> dict[str, float]:
-        self.gdas_mutator.tau = self.temperature(epoch)
+        self.mutator.tau = self.temperature(epoch)
         return super().train_one_epoch(epoch)
 
     def training_batches(self) -> Paired:
@@ -298,7 +271,7 @@ class GdasTrainer(BaseOneShotTrainer):
         # Only the weights learn here (the alphas learn from the architecture step), so the
         # forward is the same one-path forward without the straight-through part: it has no
         # path to the alphas, and a plain backward reaches only the weights.
-        self.gdas_mutator.reset(straight_through=False)
+        self.mutator.reset(straight_through=False)
         self.optimizer.zero_grad()
         output = self.model(x)
         loss = self.loss(output, y)
@@ -310,7 +283,7 @@ class GdasTrainer(BaseOneShotTrainer):
             "loss": loss.item(),
             **self.metrics(output.detach(), y),
             "arch_loss": arch_loss,
-            "temperature": self.gdas_mutator.tau,
+            "temperature": self.mutator.tau,
         }
 
     def arch_step(self, batch: tuple[torch.Tensor, torch.Tensor]) -> float:

@@ -36,7 +36,7 @@ from torch.utils.data import Dataset
 
 from archsearch.mutator import Mutator
 from archsearch.nn import LayerChoice
-from archsearch.oneshot.alphas import alpha_key
+from archsearch.oneshot.alphas import Alphas
 from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
 from archsearch.oneshot.batches import Paired, halves
 from archsearch.oneshot.callbacks import Callback
@@ -53,7 +53,7 @@ class ProxylessMutator(Mutator):
     decisions are boolean one-hot masks and nothing reaches the alphas. `reset(num_paths=2)`
     samples the two-path architecture-step gates described in the module docstring; a forward
     then runs both sampled paths and a backward fills the alphas' `.grad`. Alphas start at 0
-    (uniform probabilities), live in `self.alphas` (keys escaped by `alpha_key`), and are
+    (uniform probabilities), live in `self.alphas` (`Alphas`: `mutator.alphas[label]`), and are
     exported by argmax (ties to the lower index). Only LayerChoice can be searched.
     """
 
@@ -66,25 +66,13 @@ class ProxylessMutator(Mutator):
                     f"ProxylessMutator supports LayerChoice only; {kind} {label!r} cannot be "
                     "searched with binary gates"
                 )
-        self.alphas = torch.nn.ParameterDict()
-        self._keys: dict[str, str] = {}
-        for label, dim in self.search_space.items():
-            self._keys[label] = alpha_key(label)
-            self.alphas[self._keys[label]] = torch.nn.Parameter(torch.zeros(dim.size()))
+        self.alphas = Alphas(self.search_space, std=0.0)
         self._sampled: dict[str, list[int]] = {}
         self._active: dict[str, int] = {}
 
-    def alpha(self, label: str) -> torch.nn.Parameter:
-        """The architecture logits of `label`, one per candidate."""
-        if label not in self._keys:
-            raise KeyError(f"no architecture parameters for {label!r}; labels: {list(self._keys)}")
-        alpha: torch.nn.Parameter = self.alphas[self._keys[label]]
-        return alpha
-
-    @torch.no_grad()
     def probabilities(self) -> dict[str, torch.Tensor]:
         """softmax(α) per label (detached), in model order."""
-        return {label: torch.softmax(self.alpha(label), -1) for label in self.search_space}
+        return self.alphas.probabilities()
 
     def reset(self, num_paths: int = 1) -> None:
         """Sample `num_paths` distinct paths per label (1: weight step, 2: architecture step)
@@ -117,7 +105,7 @@ class ProxylessMutator(Mutator):
         if len(paths) < 2:
             return mask
         # Built per call, so each forward has its own graph back to the alphas.
-        alpha = self.alpha(label)
+        alpha = self.alphas[label]
         outside = torch.ones_like(mask)
         outside[paths] = False
         renormalised = torch.softmax(alpha.masked_fill(outside, -math.inf), -1)
@@ -137,29 +125,29 @@ class ProxylessMutator(Mutator):
     @torch.no_grad()
     def snapshot(self) -> dict[str, torch.Tensor]:
         """A copy of every label's alphas, for `rescale` after an optimizer step."""
-        return {label: self.alpha(label).detach().clone() for label in self.search_space}
+        return {label: self.alphas[label].detach().clone() for label in self.search_space}
 
     @torch.no_grad()
     def rescale(self, before: Mapping[str, torch.Tensor]) -> None:
         """Shift each sampled pair's alphas so their log-sum-exp equals that in `before`."""
         for label, paths in self._sampled.items():
             if len(paths) > 1:
-                alpha = self.alpha(label)
+                alpha = self.alphas[label]
                 offset = alpha[paths].logsumexp(0) - before[label][paths].logsumexp(0)
                 alpha[paths] -= offset
 
     def expected_cost(self, table: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Σ_labels Σ_i softmax(α)_i · table[label][i], differentiable in the alphas."""
-        terms = [torch.softmax(self.alpha(label), -1) @ costs for label, costs in table.items()]
+        terms = [torch.softmax(self.alphas[label], -1) @ costs for label, costs in table.items()]
         return torch.stack(terms).sum()
 
     def _one_hot(self, label: str, index: int) -> torch.Tensor:
         mask = torch.zeros(self.search_space[label].size(), dtype=torch.bool)
         mask[index] = True
-        return mask.to(self.alpha(label).device)
+        return mask.to(self.alphas[label].device)
 
 
-class ProxylessTrainer(BaseOneShotTrainer):
+class ProxylessTrainer(BaseOneShotTrainer[ProxylessMutator]):
     """ProxylessNAS search (NNI's signature). `dataset_train` is split in two fixed halves, as
     DARTS does: each step takes a weight step on a batch of the first half (one sampled path,
     `optimizer`) and then an architecture step on a batch of the second (two-path gates, Adam on
@@ -209,49 +197,41 @@ class ProxylessTrainer(BaseOneShotTrainer):
             raise ValueError("ProxylessTrainer needs a dataset_train with a length of at least 2")
         if warmup_epochs < 0:
             raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs}")
-        self.warmup_epochs = warmup_epochs
-        self.arc_learning_rate = arc_learning_rate
-        self.grad_reg_loss_type = grad_reg_loss_type
-        self.grad_reg_loss_params = _reg_params(grad_reg_loss_type, grad_reg_loss_params)
         if applied_hardware not in (None, "latency", "params"):
             raise ValueError(
                 f"applied_hardware={applied_hardware!r}: hardware latency predictors are not "
                 "bundled; use None/'latency' (measured here), 'params', or pass cost_table="
             )
-        self.applied_hardware = applied_hardware
-        self.dummy_input = dummy_input
-        self._given_costs = cost_table
-        # The first half of `dataset_train` trains the weights, the second the architecture.
-        self.dataset_weights, self.dataset_arch = halves(dataset_train)
+        reg_params = _reg_params(grad_reg_loss_type, grad_reg_loss_params)
         super().__init__(
             model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
             batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
         )  # fmt: skip
-
-    @property
-    def proxyless_mutator(self) -> ProxylessMutator:
-        """`self.mutator`, typed."""
-        assert isinstance(self.mutator, ProxylessMutator)
-        return self.mutator
-
-    def build_mutator(self) -> Mutator:
-        mutator = ProxylessMutator(self.model).to(self.device)
-        self.cost_table: CostTable | None = self._costs(mutator)
+        self.warmup_epochs = warmup_epochs
+        self.grad_reg_loss_type = grad_reg_loss_type
+        self.grad_reg_loss_params = reg_params
+        self.applied_hardware = applied_hardware
+        self.dummy_input = dummy_input
+        # The first half of `dataset_train` trains the weights, the second the architecture.
+        self.dataset_weights, self.dataset_arch = halves(dataset_train)
+        self.cost_table: CostTable | None = self._costs(cost_table)
         """The per-candidate costs the regulariser uses (None without a regulariser)."""
         self._cost_tensors = {
             label: torch.tensor(costs, dtype=torch.float32, device=self.device)
             for label, costs in (self.cost_table or {}).items()
         }
         self.arch_optimizer = torch.optim.Adam(
-            mutator.parameters(), lr=self.arc_learning_rate, betas=(0.0, 0.999), eps=1e-8
+            self.mutator.parameters(), lr=arc_learning_rate, betas=(0.0, 0.999), eps=1e-8
         )
-        return mutator
+
+    def build_mutator(self) -> ProxylessMutator:
+        return ProxylessMutator(self.model)
 
     def optimizers(self) -> dict[str, Any]:
         return {"weights": self.optimizer, "arch": self.arch_optimizer}
 
     def arch_probabilities(self) -> dict[str, list[float]]:
-        return {k: p.tolist() for k, p in self.proxyless_mutator.probabilities().items()}
+        return {k: p.tolist() for k, p in self.mutator.probabilities().items()}
 
     def validate(self) -> dict[str, float]:
         return self.evaluate_architecture(self.export())
@@ -269,7 +249,7 @@ class ProxylessTrainer(BaseOneShotTrainer):
     def train_step(self, batch: Any) -> dict[str, float]:
         weight_batch, arch_batch = batch
         x, y = self.to_device(weight_batch)
-        self.proxyless_mutator.reset(num_paths=1)
+        self.mutator.reset(num_paths=1)
         self.optimizer.zero_grad()
         output = self.model(x)
         loss = self.loss(output, y)
@@ -283,7 +263,7 @@ class ProxylessTrainer(BaseOneShotTrainer):
     def arch_step(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
         """One two-path architecture update on `batch`; weights are not changed. Returns the
         architecture loss (and the expected cost with a regulariser)."""
-        mutator = self.proxyless_mutator
+        mutator = self.mutator
         alphas = list(mutator.parameters())
         x, y = batch
         mutator.reset(num_paths=2)
@@ -316,9 +296,9 @@ class ProxylessTrainer(BaseOneShotTrainer):
             )
         return loss * params["alpha"] * ratio ** params["beta"]
 
-    def _costs(self, mutator: ProxylessMutator) -> CostTable | None:
-        if self._given_costs is not None:
-            table = {k: [float(c) for c in v] for k, v in self._given_costs.items()}
+    def _costs(self, given: Mapping[str, Sequence[float]] | None) -> CostTable | None:
+        if given is not None:
+            table = {k: [float(c) for c in v] for k, v in given.items()}
         elif self.grad_reg_loss_type is None:
             return None
         elif self.applied_hardware == "params":
@@ -332,7 +312,7 @@ class ProxylessTrainer(BaseOneShotTrainer):
                     f"measuring candidate latencies on a dummy input of shape {tuple(shape)} "
                     f"failed ({exc}); pass a dummy_input the model accepts, or cost_table="
                 ) from exc
-        space = mutator.search_space
+        space = self.mutator.search_space
         if set(table) != set(space):
             raise ValueError(
                 f"cost_table must have exactly the labels {space.labels}, got {list(table)}"

@@ -6,12 +6,12 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from archsearch.mutator import Mutator, RandomMutator
+from archsearch.mutator import RandomMutator
 from archsearch.oneshot.base import BaseOneShotTrainer, score, write_architecture
 from archsearch.space import Architecture
 
 
-class RandomTrainer(BaseOneShotTrainer):
+class RandomTrainer(BaseOneShotTrainer[RandomMutator]):
     """Train the supernet on one uniformly random path per step (Li & Talwalkar's random search
     with weight sharing). `export()` scores `num_samples` random paths with the shared weights on
     `dataset_valid` and returns the best one (by the first metric, higher is better).
@@ -23,12 +23,12 @@ class RandomTrainer(BaseOneShotTrainer):
     def __init__(
         self, *args: Any, num_samples: int = 20, seed: int | None = None, **kwargs: Any
     ) -> None:
+        super().__init__(*args, **kwargs)
         self.num_samples = num_samples
         self.seed = seed
         self._best: Architecture | None = None
-        super().__init__(*args, **kwargs)
 
-    def build_mutator(self) -> Mutator:
+    def build_mutator(self) -> RandomMutator:
         return RandomMutator(self.model, seed=self.seed)
 
     def train_step(self, batch: Any) -> Mapping[str, float]:
@@ -39,18 +39,13 @@ class RandomTrainer(BaseOneShotTrainer):
 
     def export(self, file: str | os.PathLike[str] | None = None) -> Architecture:
         sampler = self.mutator
-        assert isinstance(sampler, RandomMutator)
         candidates = [sampler.search_space.sample(sampler.rng) for _ in range(self.num_samples)]
         self._best = max(candidates, key=lambda arch: score(self.evaluate_architecture(arch)))
         return write_architecture(self._best, file)
 
     def extra_state(self) -> dict[str, Any]:
-        sampler = self.mutator
-        assert isinstance(sampler, RandomMutator)
-        return {"sampler": sampler.rng.getstate(), "best": self._best}
+        return {"sampler": self.mutator.rng.getstate(), "best": self._best}
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
-        sampler = self.mutator
-        assert isinstance(sampler, RandomMutator)
-        sampler.rng.setstate(state["sampler"])
+        self.mutator.rng.setstate(state["sampler"])
         self._best = state["best"]

@@ -34,7 +34,7 @@ BatchNorm = torch.nn.modules.batchnorm._BatchNorm
 BatchNormState = list[tuple[BatchNorm, dict[str, torch.Tensor]]]
 
 
-class SposTrainer(BaseOneShotTrainer):
+class SposTrainer(BaseOneShotTrainer[Mutator]):
     """Train a supernet on uniformly sampled single paths, then search it by evolution.
 
     `mutator` samples the path of each step (default: `RandomMutator(model, seed=seed)`; a given
@@ -87,8 +87,7 @@ class SposTrainer(BaseOneShotTrainer):
             raise ValueError(
                 f"bn_recalibration_batches must be >= 0, got {bn_recalibration_batches}"
             )
-        self.seed = seed
-        self.evolution = EvolutionConfig(
+        evolution = EvolutionConfig(
             population_size=population_size,
             num_parents=num_parents,
             num_generations=num_generations,
@@ -96,7 +95,17 @@ class SposTrainer(BaseOneShotTrainer):
             num_mutation=num_mutation,
             num_crossover=num_crossover,
         )
+        super().__init__(
+            model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
+            batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
+        )  # fmt: skip
+        if mutator is not None:
+            self.use_mutator(mutator)
+        self.seed = seed
+        self.evolution = evolution
         self.constraint = constraint
+        if isinstance(constraint, ModelConstraint) and constraint.model is None:
+            constraint.bind(self.model)
         self.bn_recalibration_batches = bn_recalibration_batches
         # Its own stream: searching never shifts the sampler's or the global generators.
         self.search_rng = random.Random(None if seed is None else f"spos-search-{seed}")
@@ -104,36 +113,13 @@ class SposTrainer(BaseOneShotTrainer):
         self.recalibration_seed = self.search_rng.getrandbits(63)
         self.search_history: list[dict[str, Any]] = []
         """One record per generation of the last search (as in `search.json`)."""
-        self._user_mutator = mutator
         self._best: Candidate | None = None
         self._searched_epoch: int | None = None
-        super().__init__(
-            model,
-            loss,
-            metrics,
-            optimizer,
-            num_epochs,
-            dataset_train,
-            dataset_valid,
-            batch_size,
-            workers,
-            device,
-            log_frequency,
-            callbacks,
-            log_dir=log_dir,
-        )
-        if isinstance(constraint, ModelConstraint) and constraint.model is None:
-            constraint.bind(self.model)
 
     # ----- training --------------------------------------------------------------------------
 
     def build_mutator(self) -> Mutator:
-        if self._user_mutator is None:
-            return RandomMutator(self.model, seed=self.seed)
-        if self._user_mutator.model is not self.model:
-            raise ValueError("the mutator given to SposTrainer must be built on its model")
-        self._user_mutator.bind()
-        return self._user_mutator
+        return RandomMutator(self.model, seed=self.seed)
 
     def train_step(self, batch: Any) -> Mapping[str, float]:
         return self.sampled_weight_step(batch)  # a fresh uniformly sampled path per step

@@ -72,6 +72,11 @@ class Dimension(ABC):
     def mask(self, value: Any) -> list[bool]:
         """Multi-hot mask over the candidates for a value (as mutators use it)."""
 
+    @property
+    def mask_size(self) -> int:
+        """The length of this dimension's masks (its number of candidates or inputs)."""
+        return len(self.mask(self.default()))
+
     @abstractmethod
     def to_json(self) -> dict[str, Any]:
         """The classic `ss-gen` entry: `{"_type": ..., "_value": ...}`."""

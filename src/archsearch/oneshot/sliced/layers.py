@@ -16,7 +16,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from archsearch.nn import layers
 from archsearch.nn.choice_args import ChoiceArgs
-from archsearch.oneshot.sliced_base import (
+from archsearch.oneshot.sliced.base import (
     Combos,
     Key,
     SharedLayer,

@@ -27,9 +27,9 @@ import torch
 
 from archsearch.nn import ChoiceArgs, ModelChoices
 from archsearch.nn.value_choice import find_leaves
-from archsearch.oneshot.sliced_base import Combos, SharedLayer, Unsupported
-from archsearch.oneshot.sliced_conv import SharedConv1d, SharedConv2d, SharedConv3d
-from archsearch.oneshot.sliced_layers import (
+from archsearch.oneshot.sliced.base import Combos, SharedLayer, Unsupported
+from archsearch.oneshot.sliced.conv import SharedConv1d, SharedConv2d, SharedConv3d
+from archsearch.oneshot.sliced.layers import (
     SharedAlphaDropout,
     SharedAvgPool1d,
     SharedAvgPool2d,
