@@ -21,10 +21,12 @@ def open_log(path: str) -> int:
 
     Appending keeps the output of an earlier attempt of the same trial (a resumed experiment).
     """
-    folder = os.path.dirname(path)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+    try:
+        return os.open(path, flags, 0o644)
+    except FileNotFoundError:  # the first trial's log: its folder is made here, once
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return os.open(path, flags, 0o644)
 
 
 def append_note(path: str | None, text: str) -> None:
@@ -102,19 +104,20 @@ class FdRedirect:
             yield
             return
         fd = open_log(path)
-        _flush_std()
+        flush_std()
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
         try:
             yield
         finally:
-            _flush_std()
+            flush_std()
             os.dup2(self.saved[0], 1)
             os.dup2(self.saved[1], 2)
 
 
-def _flush_std() -> None:
+def flush_std() -> None:
+    """Flush `sys.stdout` and `sys.stderr`, whatever they are now."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a closed or replaced stream must not fail a trial
             stream.flush()
