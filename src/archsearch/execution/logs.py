@@ -21,12 +21,10 @@ def open_log(path: str) -> int:
 
     Appending keeps the output of an earlier attempt of the same trial (a resumed experiment).
     """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
-    try:
-        return os.open(path, flags, 0o644)
-    except FileNotFoundError:  # the first trial's log: its folder is made here, once
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        return os.open(path, flags, 0o644)
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
 
 def append_note(path: str | None, text: str) -> None:
