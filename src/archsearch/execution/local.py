@@ -16,7 +16,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import connection, util
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -50,6 +50,7 @@ class _Worker:
     ready: bool = False
     job: Job | None = None
     started: float | None = None  # when the current job began running (worker ready)
+    refs: local_worker.Refs | None = None  # the references last sent to the worker
 
     @property
     def deadline(self) -> float | None:
@@ -176,9 +177,14 @@ class LocalBackend(Backend):
         worker = max(idle, key=lambda w: w.ready)
         worker.job = job
         worker.started = time.time() if worker.ready else None
+        refs = local_worker.Refs(job.model_space, job.evaluator)
         # A dead worker cannot take it: the next poll reports the trial FAILED with the reason.
         with contextlib.suppress(OSError, ValueError):
-            worker.conn.send(job)
+            if refs != worker.refs:
+                worker.conn.send(refs)
+                worker.refs = refs
+            nothing = local_worker.NO_REF
+            worker.conn.send(replace(job, model_space=nothing, evaluator=nothing))
 
     def poll(self, timeout: float = 0.0) -> list[Event]:
         """Events since the last poll; waits up to `timeout` s (no busy loop) for the first."""

@@ -102,19 +102,20 @@ class FdRedirect:
             yield
             return
         fd = open_log(path)
-        _flush_std()
+        flush_std()
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
         try:
             yield
         finally:
-            _flush_std()
+            flush_std()
             os.dup2(self.saved[0], 1)
             os.dup2(self.saved[1], 2)
 
 
-def _flush_std() -> None:
+def flush_std() -> None:
+    """Flush `sys.stdout` and `sys.stderr`, whatever they are now."""
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):  # a closed or replaced stream must not fail a trial
             stream.flush()
