@@ -11,6 +11,7 @@ import functools
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from archsearch.storage import (
     open_storage,
     storage_file,
 )
+from archsearch.storage.liveness import run_seconds
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -120,29 +122,17 @@ def _list_row(storage: Storage, record: ExperimentRecord) -> list[str]:
         trials_column = f"{done}/{budget if budget is not None else '-'}"
     best = best_trials(trials, record.optimize_mode, 1)
     best_column = f"{best[0].metric:.4g}" if best else "-"
+    status = display_status(record)
     return [
         record.id,
         record.name,
         record.kind,
-        display_status(record),
+        status,
         trials_column,
         best_column,
         _clock(record.started_at or record.created_at),
-        _duration(running_seconds(record)),
+        _duration(run_seconds(record, status)),
     ]
-
-
-def running_seconds(record: ExperimentRecord) -> float | None:
-    """Seconds the experiment has run, over all its runs (None when unknown)."""
-    before = float(record.spec.get("elapsed_s", 0.0) or 0.0)
-    if display_status(record) == "running" and record.started_at is not None:
-        # elapsed_s is written when a run ends, so it holds the earlier runs only.
-        return before + time.time() - record.started_at
-    if before:
-        return before
-    if record.started_at is not None and record.ended_at is not None:
-        return record.ended_at - record.started_at
-    return None
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -221,15 +211,14 @@ def summary(storage: Storage, experiment_id: str, storage_arg: str | None = None
     """How an experiment ended: counts, best trial, and the commands to look further."""
     record = storage.experiment(experiment_id)
     trials = storage.trials(experiment_id)
-    counts: dict[str, int] = {}
-    for trial in trials:
-        counts[trial.status.value] = counts.get(trial.status.value, 0) + 1
+    counts = Counter(trial.status.value for trial in trials)
+    status = display_status(record)
     detail = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     option = f" --storage {storage_arg}" if storage_arg else ""
     lines = [
-        f"experiment {experiment_id} {display_status(record)}: {len(trials)} trials"
+        f"experiment {experiment_id} {status}: {len(trials)} trials"
         + (f" ({detail})" if detail else "")
-        + f" in {_duration(running_seconds(record))}"
+        + f" in {_duration(run_seconds(record, status))}"
     ]
     best = best_trials(trials, record.optimize_mode, 1)
     if best:
