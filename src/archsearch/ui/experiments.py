@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import accumulate
 from typing import Any
 
 from archsearch.space import (
@@ -146,16 +147,9 @@ def best_so_far(trials: list[Trial], mode: OptimizeMode, start: float | None) ->
     return {
         "trial": [t.id for t, _ in by_id],
         "metric": [m for _, m in by_id],
-        "best": _running(better, [m for _, m in by_id]),
+        "best": list(accumulate([m for _, m in by_id], better)),
         "time": [float(t.ended_at or 0.0) - origin for t, _ in by_time],
         "time_trial": [t.id for t, _ in by_time],
         "time_metric": [m for _, m in by_time],
-        "time_best": _running(better, [m for _, m in by_time]),
+        "time_best": list(accumulate([m for _, m in by_time], better)),
     }
-
-
-def _running(better: Any, values: list[float]) -> list[float]:
-    out: list[float] = []
-    for value in values:
-        out.append(value if not out else better(out[-1], value))
-    return out
