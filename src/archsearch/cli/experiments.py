@@ -35,13 +35,13 @@ Command = Callable[[argparse.Namespace], int]
 def add_parsers(subparsers: Any) -> None:
     """Register `list`, `resume`, `stop` and `export`."""
     parser = subparsers.add_parser("list", help="list stored experiments")
-    _storage_option(parser)
+    add_storage_option(parser)
     parser.set_defaults(run=_guarded(list_command))
 
     parser = subparsers.add_parser("resume", help="continue a stopped or interrupted experiment")
     parser.add_argument("id", help="experiment id (see `archsearch list`)")
     parser.add_argument("--port", type=int, help="also serve the dashboard on this port")
-    _storage_option(parser)
+    add_storage_option(parser)
     parser.set_defaults(run=_guarded(resume_command))
 
     parser = subparsers.add_parser("stop", help="stop a running experiment")
@@ -49,18 +49,19 @@ def add_parsers(subparsers: Any) -> None:
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for it to stop (default 60)"
     )
-    _storage_option(parser)
+    add_storage_option(parser)
     parser.set_defaults(run=_guarded(stop_command))
 
     parser = subparsers.add_parser("export", help="write the best architectures as JSON")
     parser.add_argument("id", help="experiment id (see `archsearch list`)")
     parser.add_argument("--top-k", type=int, default=1, help="how many (default 1)")
     parser.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
-    _storage_option(parser)
+    add_storage_option(parser)
     parser.set_defaults(run=_guarded(export_command))
 
 
-def _storage_option(parser: argparse.ArgumentParser) -> None:
+def add_storage_option(parser: argparse.ArgumentParser) -> None:
+    """The `--storage` option of the commands that read stored experiments."""
     parser.add_argument(
         "--storage", help="database path or sqlite:///path (default: $ARCHSEARCH_HOME)"
     )
@@ -73,13 +74,11 @@ def _guarded(command: Command) -> Command:
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except ExperimentNotFoundError as exc:
-            print(f"error: {exc}", file=sys.stderr)
         except BrokenPipeError:
             raise  # the reader of stdout left (`| head`): main() ends quietly
-        except (ValueError, OSError, IncompatibleStorageError) as exc:
+        except (ExperimentNotFoundError, ValueError, OSError, IncompatibleStorageError) as exc:
             print(f"error: {exc}", file=sys.stderr)
-        return 1
+            return 1
 
     return run
 
