@@ -34,11 +34,10 @@ from archsearch.storage.codec import (
     experiment_from_row,
     load_json,
     metric_columns,
-    status_value,
     trial_from_row,
 )
 from archsearch.storage.connections import Connections
-from archsearch.storage.paging import StatusFilter, check_page
+from archsearch.storage.paging import StatusFilter, check_page, check_status
 from archsearch.storage.queries import page_query
 from archsearch.storage.schema import prepare
 
@@ -101,10 +100,10 @@ class SQLiteStorage(Storage):
             record.pid,
             record.error,
         )
+        marks = ", ".join("?" * len(values))
         try:
             self._conn().execute(
-                f"INSERT INTO experiments ({EXPERIMENT_COLUMNS}) VALUES ({_marks(len(values))})",
-                values,
+                f"INSERT INTO experiments ({EXPERIMENT_COLUMNS}) VALUES ({marks})", values
             )
         except sqlite3.IntegrityError:
             raise ValueError(f"an experiment with id {record.id!r} exists in {self.path}") from None
@@ -206,7 +205,7 @@ class SQLiteStorage(Storage):
     ) -> Trial:
         """Give a waiting or running trial its final status (a finished one: ValueError);
         `ended_at` defaults to now."""
-        final = TrialStatus(status_value(status))
+        final = TrialStatus(check_status(status))
         if not final.finished:
             raise ValueError(
                 f"{final.value!r} is not a final status; a trial finishes as one "
@@ -382,7 +381,3 @@ class SQLiteStorage(Storage):
 
 def _reopen(path: str, busy_timeout: float) -> SQLiteStorage:
     return SQLiteStorage(path, busy_timeout=busy_timeout)
-
-
-def _marks(n: int) -> str:
-    return ", ".join("?" * n)
