@@ -160,11 +160,8 @@ class SQLiteStorage(Storage):
             raise self._not_found(experiment_id)
 
     def stop_requested(self, experiment_id: str) -> bool:
-        row = (
-            self._conn()
-            .execute("SELECT stop_requested FROM experiments WHERE id = ?", (experiment_id,))
-            .fetchone()
-        )
+        sql = "SELECT stop_requested FROM experiments WHERE id = ?"
+        row = self._conn().execute(sql, (experiment_id,)).fetchone()
         if row is None:
             raise self._not_found(experiment_id)
         return bool(row[0])
@@ -252,14 +249,8 @@ class SQLiteStorage(Storage):
         return trial_from_row(rows[0])
 
     def trial(self, experiment_id: str, trial_id: int) -> Trial:
-        row = (
-            self._conn()
-            .execute(
-                f"SELECT {TRIAL_COLUMNS} FROM trials WHERE experiment_id = ? AND id = ?",
-                (experiment_id, trial_id),
-            )
-            .fetchone()
-        )
+        sql = f"SELECT {TRIAL_COLUMNS} FROM trials WHERE experiment_id = ? AND id = ?"
+        row = self._conn().execute(sql, (experiment_id, trial_id)).fetchone()
         if row is None:
             self.experiment(experiment_id)  # ExperimentNotFoundError first
             raise KeyError(f"no trial {trial_id} in experiment {experiment_id!r}")
