@@ -11,6 +11,7 @@ import functools
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from archsearch.storage import (
     open_storage,
     storage_file,
 )
+from archsearch.storage.liveness import run_seconds
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -33,13 +35,13 @@ Command = Callable[[argparse.Namespace], int]
 def add_parsers(subparsers: Any) -> None:
     """Register `list`, `resume`, `stop` and `export`."""
     parser = subparsers.add_parser("list", help="list stored experiments")
-    _storage_option(parser)
+    add_storage_option(parser)
     parser.set_defaults(run=_guarded(list_command))
 
     parser = subparsers.add_parser("resume", help="continue a stopped or interrupted experiment")
     parser.add_argument("id", help="experiment id (see `archsearch list`)")
     parser.add_argument("--port", type=int, help="also serve the dashboard on this port")
-    _storage_option(parser)
+    add_storage_option(parser)
     parser.set_defaults(run=_guarded(resume_command))
 
     parser = subparsers.add_parser("stop", help="stop a running experiment")
@@ -47,18 +49,19 @@ def add_parsers(subparsers: Any) -> None:
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for it to stop (default 60)"
     )
-    _storage_option(parser)
+    add_storage_option(parser)
     parser.set_defaults(run=_guarded(stop_command))
 
     parser = subparsers.add_parser("export", help="write the best architectures as JSON")
     parser.add_argument("id", help="experiment id (see `archsearch list`)")
     parser.add_argument("--top-k", type=int, default=1, help="how many (default 1)")
     parser.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
-    _storage_option(parser)
+    add_storage_option(parser)
     parser.set_defaults(run=_guarded(export_command))
 
 
-def _storage_option(parser: argparse.ArgumentParser) -> None:
+def add_storage_option(parser: argparse.ArgumentParser) -> None:
+    """The `--storage` option of the commands that read stored experiments."""
     parser.add_argument(
         "--storage", help="database path or sqlite:///path (default: $ARCHSEARCH_HOME)"
     )
@@ -71,13 +74,11 @@ def _guarded(command: Command) -> Command:
     def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
-        except ExperimentNotFoundError as exc:
-            print(f"error: {exc}", file=sys.stderr)
         except BrokenPipeError:
             raise  # the reader of stdout left (`| head`): main() ends quietly
-        except (ValueError, OSError, IncompatibleStorageError) as exc:
+        except (ExperimentNotFoundError, ValueError, OSError, IncompatibleStorageError) as exc:
             print(f"error: {exc}", file=sys.stderr)
-        return 1
+            return 1
 
     return run
 
@@ -120,29 +121,17 @@ def _list_row(storage: Storage, record: ExperimentRecord) -> list[str]:
         trials_column = f"{done}/{budget if budget is not None else '-'}"
     best = best_trials(trials, record.optimize_mode, 1)
     best_column = f"{best[0].metric:.4g}" if best else "-"
+    status = display_status(record)
     return [
         record.id,
         record.name,
         record.kind,
-        display_status(record),
+        status,
         trials_column,
         best_column,
         _clock(record.started_at or record.created_at),
-        _duration(running_seconds(record)),
+        _duration(run_seconds(record, status)),
     ]
-
-
-def running_seconds(record: ExperimentRecord) -> float | None:
-    """Seconds the experiment has run, over all its runs (None when unknown)."""
-    before = float(record.spec.get("elapsed_s", 0.0) or 0.0)
-    if display_status(record) == "running" and record.started_at is not None:
-        # elapsed_s is written when a run ends, so it holds the earlier runs only.
-        return before + time.time() - record.started_at
-    if before:
-        return before
-    if record.started_at is not None and record.ended_at is not None:
-        return record.ended_at - record.started_at
-    return None
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -221,15 +210,14 @@ def summary(storage: Storage, experiment_id: str, storage_arg: str | None = None
     """How an experiment ended: counts, best trial, and the commands to look further."""
     record = storage.experiment(experiment_id)
     trials = storage.trials(experiment_id)
-    counts: dict[str, int] = {}
-    for trial in trials:
-        counts[trial.status.value] = counts.get(trial.status.value, 0) + 1
+    counts = Counter(trial.status.value for trial in trials)
+    status = display_status(record)
     detail = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
     option = f" --storage {storage_arg}" if storage_arg else ""
     lines = [
-        f"experiment {experiment_id} {display_status(record)}: {len(trials)} trials"
+        f"experiment {experiment_id} {status}: {len(trials)} trials"
         + (f" ({detail})" if detail else "")
-        + f" in {_duration(running_seconds(record))}"
+        + f" in {_duration(run_seconds(record, status))}"
     ]
     best = best_trials(trials, record.optimize_mode, 1)
     if best:

@@ -76,7 +76,7 @@ def build_model(target: str, arguments: Any = None) -> torch.nn.Module:
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        hint = _path_hint(target)
+        hint = _path_hint(module_name, attribute)
         raise SystemExit(f"error: cannot import {module_name!r}: {exc}{hint}") from None
     for part in attribute.split("."):
         if not hasattr(obj, part):
@@ -95,9 +95,8 @@ def build_model(target: str, arguments: Any = None) -> torch.nn.Module:
     return obj
 
 
-def _path_hint(target: str) -> str:
+def _path_hint(module_name: str, attribute: str) -> str:
     """How to name a module when the user wrote a file path (`src/model.py:Net`)."""
-    module_name, _, attribute = target.partition(":")
     path = Path(module_name)
     if path.suffix != ".py" and "/" not in module_name and os.sep not in module_name:
         return ""

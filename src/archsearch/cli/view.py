@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import Any
 
-from archsearch.cli.experiments import open_existing
+from archsearch.cli.experiments import add_storage_option, open_existing
 from archsearch.storage import ExperimentNotFoundError
 
 
@@ -28,9 +28,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
     )
-    parser.add_argument(
-        "--storage", help="database path or sqlite:///path (default: $ARCHSEARCH_HOME)"
-    )
+    add_storage_option(parser)
     parser.set_defaults(run=run)
 
 

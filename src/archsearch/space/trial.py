@@ -101,11 +101,10 @@ class Trial:
 
 def score(trial: Trial, mode: OptimizeMode) -> float | None:
     """The trial's metric signed so that larger is better; None unless it succeeded finitely."""
-    if trial.status is not TrialStatus.SUCCEEDED or trial.metric is None:
+    metric = trial.metric
+    if trial.status is not TrialStatus.SUCCEEDED or metric is None or not math.isfinite(metric):
         return None
-    if not math.isfinite(trial.metric):
-        return None
-    return trial.metric if mode == "maximize" else -trial.metric
+    return metric if mode == "maximize" else -metric
 
 
 def best_trials(

@@ -88,14 +88,6 @@ def metric_columns(metric: float | None) -> tuple[float | None, str | None]:
     return None, "nan" if math.isnan(metric) else ("inf" if metric > 0 else "-inf")
 
 
-def status_value(status: TrialStatus | str) -> str:
-    """A trial status as stored; ValueError listing the valid ones for anything else."""
-    value = status.value if isinstance(status, TrialStatus) else status
-    if value not in _STATUSES:
-        raise ValueError(f"unknown trial status {status!r}; valid: {', '.join(_STATUSES)}")
-    return value
-
-
 def trial_from_row(row: tuple[Any, ...]) -> Trial:
     """A `Trial` from a row of `TRIAL_COLUMNS`."""
     (exp, tid, arch, status, metric, metric_text, metrics, created, started, ended) = row[:10]

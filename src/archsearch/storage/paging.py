@@ -39,18 +39,20 @@ def check_sort(sort: str) -> str | None:
     raise ValueError(f"unknown sort key {sort!r}; valid: {', '.join(SORT_KEYS)} or arch.<label>")
 
 
+def check_status(status: TrialStatus | str) -> str:
+    """A trial status as stored; ValueError listing the valid ones for anything else."""
+    value = status.value if isinstance(status, TrialStatus) else status
+    if value not in STATUS_ORDER:
+        raise ValueError(f"unknown trial status {status!r}; valid: {', '.join(STATUS_ORDER)}")
+    return value
+
+
 def check_statuses(status: StatusFilter) -> tuple[str, ...] | None:
     """The status filter as stored values; ValueError listing the valid ones."""
     if status is None:
         return None
-    items = [status] if isinstance(status, (str, TrialStatus)) else list(status)
-    values = []
-    for item in items:
-        value = item.value if isinstance(item, TrialStatus) else item
-        if value not in STATUS_ORDER:
-            raise ValueError(f"unknown trial status {item!r}; valid: {', '.join(STATUS_ORDER)}")
-        values.append(value)
-    return tuple(values)
+    items = [status] if isinstance(status, (str, TrialStatus)) else status
+    return tuple(check_status(item) for item in items)
 
 
 def check_page(offset: int, limit: int) -> None:

@@ -34,11 +34,10 @@ from archsearch.storage.codec import (
     experiment_from_row,
     load_json,
     metric_columns,
-    status_value,
     trial_from_row,
 )
 from archsearch.storage.connections import Connections
-from archsearch.storage.paging import StatusFilter, check_page
+from archsearch.storage.paging import StatusFilter, check_page, check_status
 from archsearch.storage.queries import page_query
 from archsearch.storage.schema import prepare
 
@@ -101,10 +100,10 @@ class SQLiteStorage(Storage):
             record.pid,
             record.error,
         )
+        marks = ", ".join("?" * len(values))
         try:
             self._conn().execute(
-                f"INSERT INTO experiments ({EXPERIMENT_COLUMNS}) VALUES ({_marks(len(values))})",
-                values,
+                f"INSERT INTO experiments ({EXPERIMENT_COLUMNS}) VALUES ({marks})", values
             )
         except sqlite3.IntegrityError:
             raise ValueError(f"an experiment with id {record.id!r} exists in {self.path}") from None
@@ -161,11 +160,8 @@ class SQLiteStorage(Storage):
             raise self._not_found(experiment_id)
 
     def stop_requested(self, experiment_id: str) -> bool:
-        row = (
-            self._conn()
-            .execute("SELECT stop_requested FROM experiments WHERE id = ?", (experiment_id,))
-            .fetchone()
-        )
+        sql = "SELECT stop_requested FROM experiments WHERE id = ?"
+        row = self._conn().execute(sql, (experiment_id,)).fetchone()
         if row is None:
             raise self._not_found(experiment_id)
         return bool(row[0])
@@ -206,7 +202,7 @@ class SQLiteStorage(Storage):
     ) -> Trial:
         """Give a waiting or running trial its final status (a finished one: ValueError);
         `ended_at` defaults to now."""
-        final = TrialStatus(status_value(status))
+        final = TrialStatus(check_status(status))
         if not final.finished:
             raise ValueError(
                 f"{final.value!r} is not a final status; a trial finishes as one "
@@ -253,14 +249,8 @@ class SQLiteStorage(Storage):
         return trial_from_row(rows[0])
 
     def trial(self, experiment_id: str, trial_id: int) -> Trial:
-        row = (
-            self._conn()
-            .execute(
-                f"SELECT {TRIAL_COLUMNS} FROM trials WHERE experiment_id = ? AND id = ?",
-                (experiment_id, trial_id),
-            )
-            .fetchone()
-        )
+        sql = f"SELECT {TRIAL_COLUMNS} FROM trials WHERE experiment_id = ? AND id = ?"
+        row = self._conn().execute(sql, (experiment_id, trial_id)).fetchone()
         if row is None:
             self.experiment(experiment_id)  # ExperimentNotFoundError first
             raise KeyError(f"no trial {trial_id} in experiment {experiment_id!r}")
@@ -382,7 +372,3 @@ class SQLiteStorage(Storage):
 
 def _reopen(path: str, busy_timeout: float) -> SQLiteStorage:
     return SQLiteStorage(path, busy_timeout=busy_timeout)
-
-
-def _marks(n: int) -> str:
-    return ", ".join("?" * n)

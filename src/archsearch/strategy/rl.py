@@ -134,13 +134,12 @@ class PolicyBasedRL(Strategy):
     def probabilities(self) -> dict[str, Any]:
         """The current policy per label (for inspection): option probabilities or, for
         any-subset inputs, the probability of each input."""
-        result: dict[str, Any] = {}
-        for label, policy in self.policies.items():
-            if isinstance(policy, SoftmaxPolicy):
-                result[label] = softmax(policy.theta)
-            else:
-                result[label] = [sigmoid(t) for t in policy.theta]
-        return result
+        return {
+            label: softmax(policy.theta)
+            if isinstance(policy, SoftmaxPolicy)
+            else [sigmoid(t) for t in policy.theta]
+            for label, policy in self.policies.items()
+        }
 
     def __repr__(self) -> str:
         return (

@@ -147,6 +147,10 @@ def create_app(storage: StorageSource = None) -> Starlette:
 
         return endpoint
 
+    def on_record(fn: Callable[[Storage, ExperimentRecord], Any]) -> Handler:
+        """An endpoint that answers from the experiment named in its path."""
+        return api(lambda storage, request: fn(storage, _record(storage, request)))
+
     async def index(request: Request) -> Response:
         return FileResponse(
             STATIC / "index.html", media_type=CONTENT_TYPES[".html"], headers=_NO_CACHE
@@ -167,16 +171,16 @@ def create_app(storage: StorageSource = None) -> Starlette:
         Route("/", index),
         Route("/static/{path:path}", static),
         Route("/api/experiments", api(_experiments)),
-        Route("/api/experiments/{experiment}", api(_overview)),
-        Route("/api/experiments/{experiment}/status", api(_status)),
+        Route("/api/experiments/{experiment}", on_record(overview)),
+        Route("/api/experiments/{experiment}/status", on_record(summary)),
         Route("/api/experiments/{experiment}/space", api(_space)),
         Route("/api/experiments/{experiment}/trials", api(_trials)),
         Route("/api/experiments/{experiment}/trials/{trial}", api(_trial)),
         Route("/api/experiments/{experiment}/trials/{trial}/log", api(_log)),
         Route("/api/experiments/{experiment}/trials/{trial}/architecture.json", api(_arch)),
         Route("/api/experiments/{experiment}/curves", api(_curves)),
-        Route("/api/experiments/{experiment}/choices", api(_choices)),
-        Route("/api/experiments/{experiment}/oneshot", api(_oneshot)),
+        Route("/api/experiments/{experiment}/choices", on_record(choice_analysis)),
+        Route("/api/experiments/{experiment}/oneshot", on_record(oneshot_view)),
         Route("/api/{rest:path}", not_found),
     ]
     app = Starlette(routes=routes)
@@ -197,14 +201,6 @@ def _experiments(storage: Storage, request: Request) -> Any:
         "storage": str(path) if path is not None else None,
         "experiments": [summary(storage, r) for r in storage.experiments()],
     }
-
-
-def _overview(storage: Storage, request: Request) -> Any:
-    return overview(storage, _record(storage, request))
-
-
-def _status(storage: Storage, request: Request) -> Any:
-    return summary(storage, _record(storage, request))
 
 
 def _space(storage: Storage, request: Request) -> Any:
@@ -266,14 +262,6 @@ def _safe_name(text: str) -> str:
 
 def _curves(storage: Storage, request: Request) -> Any:
     return curves(storage, _record(storage, request), request.query_params)
-
-
-def _choices(storage: Storage, request: Request) -> Any:
-    return choice_analysis(storage, _record(storage, request))
-
-
-def _oneshot(storage: Storage, request: Request) -> Any:
-    return oneshot_view(storage, _record(storage, request))
 
 
 class ReadOnlyHeaders:

@@ -89,12 +89,8 @@ def _darts_cells(space: SearchSpace, arch: Mapping[str, Any]) -> list[CellGraph]
             kind = "op" if found["kind"] in ("op", "ops") else "input"
             key = (int(found["node"]), int(found["slot"]))
             slots.setdefault(found["prefix"], {}).setdefault(key, {})[kind] = label
-    cells = []
-    for prefix, by_slot in slots.items():
-        cell = _darts_cell(prefix, by_slot, space, arch)
-        if cell is not None:
-            cells.append(cell)
-    return cells
+    cells = (_darts_cell(prefix, by_slot, space, arch) for prefix, by_slot in slots.items())
+    return [cell for cell in cells if cell is not None]
 
 
 def _darts_cell(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
+from itertools import accumulate
 from typing import Any
 
 from archsearch.space import (
@@ -15,6 +15,7 @@ from archsearch.space import (
     TrialStatus,
 )
 from archsearch.storage import ExperimentRecord, Storage, display_status
+from archsearch.storage.liveness import run_seconds
 from archsearch.ui.jsonable import finite
 from archsearch.ui.options import listed_options
 
@@ -58,24 +59,6 @@ def summary(storage: Storage, record: ExperimentRecord, now: float | None = None
         "progress": _progress(storage, record, counts, duration),
         "best": best,
     }
-
-
-def run_seconds(record: ExperimentRecord, status: str, now: float | None = None) -> float | None:
-    """Seconds the experiment has run over all its runs (None when unknown); `status` is its
-    `display_status`.
-
-    `started_at` restarts on every resume; the runner adds each finished run's time to
-    `spec["elapsed_s"]`, which is also what `max_duration` is counted against."""
-    if record.started_at is None:
-        return None
-    before = float(record.spec.get("elapsed_s", 0.0) or 0.0)
-    if status in ("running", "created"):  # elapsed_s holds the earlier runs only
-        return before + max(0.0, (now or time.time()) - record.started_at)
-    if before:
-        return before  # a finished run's time is in it
-    if record.ended_at is None:
-        return None  # interrupted before anything recorded how long it ran
-    return max(0.0, record.ended_at - record.started_at)
 
 
 def _progress(
@@ -164,16 +147,9 @@ def best_so_far(trials: list[Trial], mode: OptimizeMode, start: float | None) ->
     return {
         "trial": [t.id for t, _ in by_id],
         "metric": [m for _, m in by_id],
-        "best": _running(better, [m for _, m in by_id]),
+        "best": list(accumulate([m for _, m in by_id], better)),
         "time": [float(t.ended_at or 0.0) - origin for t, _ in by_time],
         "time_trial": [t.id for t, _ in by_time],
         "time_metric": [m for _, m in by_time],
-        "time_best": _running(better, [m for _, m in by_time]),
+        "time_best": list(accumulate([m for _, m in by_time], better)),
     }
-
-
-def _running(better: Any, values: list[float]) -> list[float]:
-    out: list[float] = []
-    for value in values:
-        out.append(value if not out else better(out[-1], value))
-    return out

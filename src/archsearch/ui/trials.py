@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from archsearch.space import Architecture, Trial, TrialStatus
-from archsearch.storage import ExperimentRecord, MetricPoint, Storage
+from archsearch.space import Architecture, MetricReport, Trial, TrialStatus
+from archsearch.storage import SORT_KEYS, ExperimentRecord, Storage
 from archsearch.ui.cells import cell_graphs
 from archsearch.ui.experiments import search_space_of
 from archsearch.ui.logs import log_size
@@ -23,7 +23,6 @@ from archsearch.ui.params import (
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_CURVES = 50
-PLAIN_SORTS = ("id", "metric", "status", "duration", "started_at")
 STATUSES = tuple(s.value for s in TrialStatus)
 
 
@@ -44,9 +43,9 @@ def parse_page_query(params: Mapping[str, str], labels: list[str]) -> PageQuery:
     arch.<label>), `order` (asc/desc), `status` (comma-separated) and `arch` (a JSON object
     label → value) from a query string."""
     sort = params.get("sort") or "id"
-    if sort not in PLAIN_SORTS and not (sort.startswith("arch.") and sort[5:] in labels):
+    if sort not in SORT_KEYS and not (sort.startswith("arch.") and sort[5:] in labels):
         raise QueryError(
-            f"sort must be one of {', '.join(PLAIN_SORTS)} or arch.<label> for a label of the "
+            f"sort must be one of {', '.join(SORT_KEYS)} or arch.<label> for a label of the "
             f"space; got {sort!r}"
         )
     status = None
@@ -86,15 +85,8 @@ def row(trial: Trial, arch: Architecture | None = None) -> dict[str, Any]:
 
 def trials_page(storage: Storage, record: ExperimentRecord, query: PageQuery) -> dict[str, Any]:
     """One page of the trials table and the number of trials that match its filters."""
-    rows, total = storage.trial_page(
-        record.id,
-        offset=query.offset,
-        limit=query.limit,
-        sort=query.sort,
-        descending=query.descending,
-        status=query.status,
-        arch_filter=query.arch_filter,
-    )
+    # The query's fields are `trial_page`'s keywords.
+    rows, total = storage.trial_page(record.id, **vars(query))
     return {
         "total": total,
         "offset": query.offset,
@@ -145,7 +137,7 @@ def architecture_file(record: ExperimentRecord, trial: Trial) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def _point(point: MetricPoint) -> dict[str, Any]:
+def _point(point: MetricReport) -> dict[str, Any]:
     return {"step": point.step, "time": point.time, "metrics": _scalars(point.metrics)}
 
 
