@@ -24,8 +24,8 @@ from torch.utils.data import Dataset
 from archsearch.mutator import Mutator
 from archsearch.nn import InputChoice, LayerChoice, Repeat
 from archsearch.oneshot.alphas import Alphas
-from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
-from archsearch.oneshot.batches import Paired, halves
+from archsearch.oneshot.base import Metrics
+from archsearch.oneshot.bilevel import BilevelTrainer
 from archsearch.oneshot.callbacks import Callback
 from archsearch.space import InputChoiceDim
 
@@ -85,7 +85,7 @@ class DartsMutator(Mutator):
         return masks
 
 
-class DartsTrainer(BaseOneShotTrainer[DartsMutator]):
+class DartsTrainer(BilevelTrainer[DartsMutator]):
     """DARTS search (NNI's signature). `dataset_train` is split in two fixed halves: the first
     trains the weights, the second the architecture. Each step takes one batch of each: an
     architecture step (Adam on the alphas, betas (0.5, 0.999), `arc_weight_decay`), then a weight
@@ -136,8 +136,6 @@ class DartsTrainer(BaseOneShotTrainer[DartsMutator]):
             self.use_mutator(mutator, DartsMutator)
         self.unrolled = unrolled
         self.grad_clip = grad_clip
-        # The first half of `dataset_train` trains the weights, the second the architecture.
-        self.dataset_weights, self.dataset_arch = halves(dataset_train)
         self.arch_optimizer = torch.optim.Adam(
             self.mutator.parameters(),
             lr=arc_learning_rate,
@@ -148,18 +146,8 @@ class DartsTrainer(BaseOneShotTrainer[DartsMutator]):
     def build_mutator(self) -> DartsMutator:
         return DartsMutator(self.model)
 
-    def optimizers(self) -> dict[str, Any]:
-        return {"weights": self.optimizer, "arch": self.arch_optimizer}
-
     def arch_probabilities(self) -> dict[str, list[float]]:
         return {k: p.tolist() for k, p in self.mutator.probabilities().items()}
-
-    def training_batches(self) -> Paired:
-        """Pairs (weight batch, architecture batch) from the two halves of `dataset_train`."""
-        return Paired(
-            self.loader(self.dataset_weights, shuffle=True),
-            self.loader(self.dataset_arch, shuffle=True),
-        )
 
     def train_step(self, batch: Any) -> dict[str, float]:
         weight_batch, arch_batch = batch

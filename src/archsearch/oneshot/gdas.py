@@ -20,8 +20,8 @@ from torch.utils.data import Dataset
 from archsearch.mutator import Mutator
 from archsearch.nn import InputChoice, LayerChoice, Repeat
 from archsearch.oneshot.alphas import Alphas
-from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
-from archsearch.oneshot.batches import Paired, halves
+from archsearch.oneshot.base import Metrics
+from archsearch.oneshot.bilevel import BilevelTrainer
 from archsearch.oneshot.callbacks import Callback
 from archsearch.space import InputChoiceDim, ValueChoiceDim
 
@@ -168,7 +168,7 @@ def _pick(logits: list[float], k: int, independent: bool) -> list[bool]:
     return [i in top for i in range(len(logits))]
 
 
-class GdasTrainer(BaseOneShotTrainer[GdasMutator]):
+class GdasTrainer(BilevelTrainer[GdasMutator]):
     """GDAS search. `dataset_train` is split in two fixed halves, as DARTS does; each step takes
     an architecture step on a batch of the second half (first-order: ∇α L_val of one sampled
     path, Adam with betas (0.5, 0.999) and `arc_weight_decay`), then a weight step on a batch of
@@ -217,8 +217,6 @@ class GdasTrainer(BaseOneShotTrainer[GdasMutator]):
         self.grad_clip = grad_clip
         self.tau_max = tau_max
         self.tau_min = tau_min
-        # The first half of `dataset_train` trains the weights, the second the architecture.
-        self.dataset_weights, self.dataset_arch = halves(dataset_train)
         self._weights = list(self.model.parameters())
         """The model's parameters (listed once: walking the module tree every step is slow)."""
         self.arch_optimizer = torch.optim.Adam(
@@ -238,9 +236,6 @@ class GdasTrainer(BaseOneShotTrainer[GdasMutator]):
     def build_mutator(self) -> GdasMutator:
         return GdasMutator(self.model, tau=self.temperature(0))
 
-    def optimizers(self) -> dict[str, Any]:
-        return {"weights": self.optimizer, "arch": self.arch_optimizer}
-
     def extra_state(self) -> dict[str, Any]:
         return {"temperature": self.mutator.tau}
 
@@ -256,13 +251,6 @@ class GdasTrainer(BaseOneShotTrainer[GdasMutator]):
     def train_one_epoch(self, epoch: int) -> dict[str, float]:
         self.mutator.tau = self.temperature(epoch)
         return super().train_one_epoch(epoch)
-
-    def training_batches(self) -> Paired:
-        """Pairs (weight batch, architecture batch) from the two halves of `dataset_train`."""
-        return Paired(
-            self.loader(self.dataset_weights, shuffle=True),
-            self.loader(self.dataset_arch, shuffle=True),
-        )
 
     def train_step(self, batch: Any) -> dict[str, float]:
         weight_batch, arch_batch = batch

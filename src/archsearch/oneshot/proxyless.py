@@ -37,8 +37,9 @@ from torch.utils.data import Dataset
 from archsearch.mutator import Mutator
 from archsearch.nn import LayerChoice
 from archsearch.oneshot.alphas import Alphas
-from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
-from archsearch.oneshot.batches import Paired, halves
+from archsearch.oneshot.base import Metrics
+from archsearch.oneshot.batches import Paired
+from archsearch.oneshot.bilevel import BilevelTrainer
 from archsearch.oneshot.callbacks import Callback
 from archsearch.oneshot.cost_table import CostTable, count_parameters, measure_latency
 from archsearch.space import LayerChoiceDim
@@ -147,7 +148,7 @@ class ProxylessMutator(Mutator):
         return mask.to(self.alphas[label].device)
 
 
-class ProxylessTrainer(BaseOneShotTrainer[ProxylessMutator]):
+class ProxylessTrainer(BilevelTrainer[ProxylessMutator]):
     """ProxylessNAS search (NNI's signature). `dataset_train` is split in two fixed halves, as
     DARTS does: each step takes a weight step on a batch of the first half (one sampled path,
     `optimizer`) and then an architecture step on a batch of the second (two-path gates, Adam on
@@ -212,8 +213,6 @@ class ProxylessTrainer(BaseOneShotTrainer[ProxylessMutator]):
         self.grad_reg_loss_params = reg_params
         self.applied_hardware = applied_hardware
         self.dummy_input = dummy_input
-        # The first half of `dataset_train` trains the weights, the second the architecture.
-        self.dataset_weights, self.dataset_arch = halves(dataset_train)
         self.cost_table: CostTable | None = self._costs(cost_table)
         """The per-candidate costs the regulariser uses (None without a regulariser)."""
         self._cost_tensors = {
@@ -227,9 +226,6 @@ class ProxylessTrainer(BaseOneShotTrainer[ProxylessMutator]):
     def build_mutator(self) -> ProxylessMutator:
         return ProxylessMutator(self.model)
 
-    def optimizers(self) -> dict[str, Any]:
-        return {"weights": self.optimizer, "arch": self.arch_optimizer}
-
     def arch_probabilities(self) -> dict[str, list[float]]:
         return {k: p.tolist() for k, p in self.mutator.probabilities().items()}
 
@@ -241,10 +237,7 @@ class ProxylessTrainer(BaseOneShotTrainer[ProxylessMutator]):
         `dataset_train`."""
         if self.epoch < self.warmup_epochs:
             return Paired(self.loader(self.dataset_train, shuffle=True), None)
-        return Paired(
-            self.loader(self.dataset_weights, shuffle=True),
-            self.loader(self.dataset_arch, shuffle=True),
-        )
+        return super().training_batches()
 
     def train_step(self, batch: Any) -> dict[str, float]:
         weight_batch, arch_batch = batch

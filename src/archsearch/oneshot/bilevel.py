@@ -1,0 +1,34 @@
+"""BilevelTrainer: the data and optimizers of trainers that alternate weight and architecture
+steps (DARTS, GDAS, ProxylessNAS)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from archsearch.oneshot.base import BaseOneShotTrainer, M
+from archsearch.oneshot.batches import Paired, halves
+
+
+class BilevelTrainer(BaseOneShotTrainer[M]):
+    """A trainer whose steps pair a batch of `dataset_weights` (the first fixed half of
+    `dataset_train`, for the weight step) with one of `dataset_arch` (the second half, for the
+    architecture step by `arch_optimizer`, which the subclass creates). Takes the base
+    constructor's arguments."""
+
+    arch_optimizer: torch.optim.Optimizer
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dataset_weights, self.dataset_arch = halves(self.dataset_train)
+
+    def optimizers(self) -> dict[str, Any]:
+        return {"weights": self.optimizer, "arch": self.arch_optimizer}
+
+    def training_batches(self) -> Paired:
+        """Pairs (weight batch, architecture batch) from the two halves of `dataset_train`."""
+        return Paired(
+            self.loader(self.dataset_weights, shuffle=True),
+            self.loader(self.dataset_arch, shuffle=True),
+        )
