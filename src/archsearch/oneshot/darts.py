@@ -21,9 +21,8 @@ import torch
 from torch.func import functional_call
 from torch.utils.data import Dataset
 
-from archsearch.mutator import Mutator
 from archsearch.nn import InputChoice, LayerChoice, Repeat
-from archsearch.oneshot.alphas import Alphas
+from archsearch.oneshot.alphas import AlphaMutator
 from archsearch.oneshot.base import Metrics
 from archsearch.oneshot.bilevel import BilevelTrainer
 from archsearch.oneshot.callbacks import Callback
@@ -35,7 +34,7 @@ FD_RADIUS = 0.01
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-class DartsMutator(Mutator):
+class DartsMutator(AlphaMutator):
     """One vector of architecture logits (alphas) per label; decisions are their softmax.
 
     Every label of the search space gets alphas — LayerChoice, InputChoice and value labels
@@ -53,16 +52,8 @@ class DartsMutator(Mutator):
     at least the top one. Ties go to the lower index.
     """
 
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__(model)
-        self.alphas = Alphas(self.search_space)
-
     def decision_for(self, label: str) -> torch.Tensor:
         return torch.softmax(self.alphas[label], dim=-1)
-
-    def probabilities(self) -> dict[str, torch.Tensor]:
-        """The softmax of every label's alphas (detached), in model order."""
-        return self.alphas.probabilities()
 
     def sample_search(self) -> dict[str, torch.Tensor]:
         return self.probabilities()
@@ -145,9 +136,6 @@ class DartsTrainer(BilevelTrainer[DartsMutator]):
 
     def build_mutator(self) -> DartsMutator:
         return DartsMutator(self.model)
-
-    def arch_probabilities(self) -> dict[str, list[float]]:
-        return {k: p.tolist() for k, p in self.mutator.probabilities().items()}
 
     def train_step(self, batch: Any) -> dict[str, float]:
         weight_batch, arch_batch = batch

@@ -17,9 +17,8 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from archsearch.mutator import Mutator
 from archsearch.nn import InputChoice, LayerChoice, Repeat
-from archsearch.oneshot.alphas import Alphas
+from archsearch.oneshot.alphas import AlphaMutator
 from archsearch.oneshot.base import Metrics
 from archsearch.oneshot.bilevel import BilevelTrainer
 from archsearch.oneshot.callbacks import Callback
@@ -29,7 +28,7 @@ _TINY = 1e-10
 """Keeps log(−log U) finite when U is drawn as exactly 0 or 1."""
 
 
-class GdasMutator(Mutator):
+class GdasMutator(AlphaMutator):
     """Gumbel-softmax decisions over every label: LayerChoice, InputChoice and value labels
     (ValueChoice layer arguments, Repeat depths). Alphas start at 1e-3·N(0, 1) in `self.alphas`
     (`Alphas`: `mutator.alphas[label]`).
@@ -54,7 +53,6 @@ class GdasMutator(Mutator):
         super().__init__(model)
         self.tau = tau
         """Temperature of the relaxed samples (> 0)."""
-        self.alphas = Alphas(self.search_space)
         self._noise: dict[str, torch.Tensor] = {}
         self._picks: dict[str, torch.Tensor] = {}
         self._straight_through = True
@@ -241,9 +239,6 @@ class GdasTrainer(BilevelTrainer[GdasMutator]):
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         self.mutator.tau = float(state["temperature"])
-
-    def arch_probabilities(self) -> dict[str, list[float]]:
-        return {k: p.tolist() for k, p in self.mutator.probabilities().items()}
 
     def validate(self) -> dict[str, float]:
         return self.evaluate_architecture(self.export())

@@ -34,9 +34,8 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from archsearch.mutator import Mutator
 from archsearch.nn import LayerChoice
-from archsearch.oneshot.alphas import Alphas
+from archsearch.oneshot.alphas import AlphaMutator
 from archsearch.oneshot.base import Metrics
 from archsearch.oneshot.batches import Paired
 from archsearch.oneshot.bilevel import BilevelTrainer
@@ -47,7 +46,7 @@ from archsearch.space import LayerChoiceDim
 REG_LOSS_TYPES = ("add#linear", "mul#log")
 
 
-class ProxylessMutator(Mutator):
+class ProxylessMutator(AlphaMutator):
     """Binary gates over the candidates of every LayerChoice, with learnable logits per label.
 
     `reset()` (or `reset(num_paths=1)`) samples one active path per label from softmax(α):
@@ -59,7 +58,7 @@ class ProxylessMutator(Mutator):
     """
 
     def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__(model)
+        super().__init__(model, std=0.0)
         for label, dim in self.search_space.items():
             if not isinstance(dim, LayerChoiceDim):
                 kind = {"input_choice": "InputChoice"}.get(dim.kind, "ValueChoice/Repeat")
@@ -67,13 +66,8 @@ class ProxylessMutator(Mutator):
                     f"ProxylessMutator supports LayerChoice only; {kind} {label!r} cannot be "
                     "searched with binary gates"
                 )
-        self.alphas = Alphas(self.search_space, std=0.0)
         self._sampled: dict[str, list[int]] = {}
         self._active: dict[str, int] = {}
-
-    def probabilities(self) -> dict[str, torch.Tensor]:
-        """softmax(α) per label (detached), in model order."""
-        return self.alphas.probabilities()
 
     def reset(self, num_paths: int = 1) -> None:
         """Sample `num_paths` distinct paths per label (1: weight step, 2: architecture step)
@@ -225,9 +219,6 @@ class ProxylessTrainer(BilevelTrainer[ProxylessMutator]):
 
     def build_mutator(self) -> ProxylessMutator:
         return ProxylessMutator(self.model)
-
-    def arch_probabilities(self) -> dict[str, list[float]]:
-        return {k: p.tolist() for k, p in self.mutator.probabilities().items()}
 
     def validate(self) -> dict[str, float]:
         return self.evaluate_architecture(self.export())
