@@ -26,6 +26,10 @@ class BilevelTrainer(BaseOneShotTrainer[A]):
         super().__init__(*args, **kwargs)
         self.dataset_weights, self.dataset_arch = halves(self.dataset_train)
 
+    def arch_adam(self, lr: float, betas: tuple[float, float], **options: Any) -> torch.optim.Adam:
+        """Adam over the mutator's alphas, the subclasses' `arch_optimizer`."""
+        return torch.optim.Adam(self.mutator.parameters(), lr=lr, betas=betas, **options)
+
     def arch_probabilities(self) -> dict[str, list[float]]:
         return {k: p.tolist() for k, p in self.mutator.probabilities().items()}
 

@@ -127,11 +127,8 @@ class DartsTrainer(BilevelTrainer[DartsMutator]):
             self.use_mutator(mutator, DartsMutator)
         self.unrolled = unrolled
         self.grad_clip = grad_clip
-        self.arch_optimizer = torch.optim.Adam(
-            self.mutator.parameters(),
-            lr=arc_learning_rate,
-            betas=(0.5, 0.999),
-            weight_decay=arc_weight_decay,
+        self.arch_optimizer = self.arch_adam(
+            arc_learning_rate, (0.5, 0.999), weight_decay=arc_weight_decay
         )
 
     def build_mutator(self) -> DartsMutator:

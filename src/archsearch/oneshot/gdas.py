@@ -217,11 +217,8 @@ class GdasTrainer(BilevelTrainer[GdasMutator]):
         self.tau_min = tau_min
         self._weights = list(self.model.parameters())
         """The model's parameters (listed once: walking the module tree every step is slow)."""
-        self.arch_optimizer = torch.optim.Adam(
-            self.mutator.parameters(),
-            lr=arc_learning_rate,
-            betas=(0.5, 0.999),
-            weight_decay=arc_weight_decay,
+        self.arch_optimizer = self.arch_adam(
+            arc_learning_rate, (0.5, 0.999), weight_decay=arc_weight_decay
         )
 
     def temperature(self, epoch: int) -> float:

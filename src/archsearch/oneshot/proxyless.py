@@ -213,9 +213,7 @@ class ProxylessTrainer(BilevelTrainer[ProxylessMutator]):
             label: torch.tensor(costs, dtype=torch.float32, device=self.device)
             for label, costs in (self.cost_table or {}).items()
         }
-        self.arch_optimizer = torch.optim.Adam(
-            self.mutator.parameters(), lr=arc_learning_rate, betas=(0.0, 0.999), eps=1e-8
-        )
+        self.arch_optimizer = self.arch_adam(arc_learning_rate, (0.0, 0.999), eps=1e-8)
 
     def build_mutator(self) -> ProxylessMutator:
         return ProxylessMutator(self.model)
