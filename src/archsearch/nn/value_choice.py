@@ -11,6 +11,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 
+def _operator(op: Callable[..., Any], reverse: bool = False) -> Callable[..., Derived]:
+    """A ChoiceExpression method applying `op` to the expression and the other operands (the
+    expression last when `reverse`)."""
+
+    def method(self: ChoiceExpression, *others: Any) -> Derived:
+        return Derived(op, (*others, self) if reverse else (self, *others))
+
+    return method
+
+
 class ChoiceExpression:
     """A value that depends on one or more value choices."""
 
@@ -26,48 +36,20 @@ class ChoiceExpression:
         """The value when every leaf takes its first candidate (standalone mode)."""
         return self.evaluate(lambda leaf: leaf.candidates[0])
 
-    def _apply(self, op: Callable[..., Any], *others: Any, reverse: bool = False) -> Derived:
-        operands = (*others, self) if reverse else (self, *others)
-        return Derived(op, operands)
-
-    def __add__(self, other: Any) -> Derived:
-        return self._apply(operator.add, other)
-
-    def __radd__(self, other: Any) -> Derived:
-        return self._apply(operator.add, other, reverse=True)
-
-    def __sub__(self, other: Any) -> Derived:
-        return self._apply(operator.sub, other)
-
-    def __rsub__(self, other: Any) -> Derived:
-        return self._apply(operator.sub, other, reverse=True)
-
-    def __mul__(self, other: Any) -> Derived:
-        return self._apply(operator.mul, other)
-
-    def __rmul__(self, other: Any) -> Derived:
-        return self._apply(operator.mul, other, reverse=True)
-
-    def __truediv__(self, other: Any) -> Derived:
-        return self._apply(operator.truediv, other)
-
-    def __rtruediv__(self, other: Any) -> Derived:
-        return self._apply(operator.truediv, other, reverse=True)
-
-    def __floordiv__(self, other: Any) -> Derived:
-        return self._apply(operator.floordiv, other)
-
-    def __rfloordiv__(self, other: Any) -> Derived:
-        return self._apply(operator.floordiv, other, reverse=True)
-
-    def __mod__(self, other: Any) -> Derived:
-        return self._apply(operator.mod, other)
-
-    def __pow__(self, other: Any) -> Derived:
-        return self._apply(operator.pow, other)
-
-    def __neg__(self) -> Derived:
-        return self._apply(operator.neg)
+    # Arithmetic gives a Derived expression: `width * 2`, `1 + width`, `-width`.
+    __add__ = _operator(operator.add)
+    __radd__ = _operator(operator.add, reverse=True)
+    __sub__ = _operator(operator.sub)
+    __rsub__ = _operator(operator.sub, reverse=True)
+    __mul__ = _operator(operator.mul)
+    __rmul__ = _operator(operator.mul, reverse=True)
+    __truediv__ = _operator(operator.truediv)
+    __rtruediv__ = _operator(operator.truediv, reverse=True)
+    __floordiv__ = _operator(operator.floordiv)
+    __rfloordiv__ = _operator(operator.floordiv, reverse=True)
+    __mod__ = _operator(operator.mod)
+    __pow__ = _operator(operator.pow)
+    __neg__ = _operator(operator.neg)
 
 
 class Labelled:
