@@ -42,12 +42,10 @@ class BaseMutator(torch.nn.Module):
                 "supports value choices."
             )
         self._space = choices.space
-        seen: set[str] = set()
-        self._mutables: list[Mutable] = []
+        first: dict[str, Mutable] = {}
         for mutable in choices.mutables:
-            if mutable.label not in seen:
-                seen.add(mutable.label)
-                self._mutables.append(mutable)
+            first.setdefault(mutable.label, mutable)
+        self._mutables = list(first.values())
         self._bound: list[torch.nn.Module] = [
             *choices.mutables,
             *choices.scopes,

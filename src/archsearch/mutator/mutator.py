@@ -63,7 +63,7 @@ class Mutator(BaseMutator):
                 # `[0, 1]` is a weight mask too: keep forward (weighted) and export (argmax) agreed.
                 tensor = tensor.float()
             dim = self.search_space[label]
-            expected = len(dim.mask(dim.default()))
+            expected = dim.mask_size
             if tensor.dim() != 1 or len(tensor) != expected:
                 raise ValueError(
                     f"mask for label {label!r} has shape {tuple(tensor.shape)}; expected "

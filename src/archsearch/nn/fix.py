@@ -60,7 +60,9 @@ def apply_fixed_architecture(
         with open(arch, encoding="utf-8") as f:
             arch = json.load(f)
     assert isinstance(arch, Mapping)
-    return _fix_in_place(model, arch)
+    choices = walk(model)
+    canonical = choices.space.validate(arch)
+    return _Fixer(canonical, choices.value_of(canonical)).visit(model)
 
 
 def _bound(model: torch.nn.Module) -> list[torch.nn.Module]:
@@ -82,12 +84,6 @@ def _dropped(choices: ModelChoices, arch: dict[str, Any]) -> list[int]:
         elif isinstance(module, Repeat):
             dropped += [id(m) for m in module.blocks[int(arch[module.label]) :]]
     return dropped
-
-
-def _fix_in_place(model: torch.nn.Module, arch: Mapping[str, Any]) -> torch.nn.Module:
-    choices = walk(model)
-    canonical = choices.space.validate(arch)
-    return _Fixer(canonical, choices.value_of(canonical)).visit(model)
 
 
 class _Fixer:

@@ -10,45 +10,26 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from archsearch.nn.value_choice import pick_label
+from archsearch.nn.value_choice import Labelled
 
 if TYPE_CHECKING:
     from archsearch.mutator.base import BaseMutator
 
 
-class Mutable(torch.nn.Module):
+class Mutable(torch.nn.Module, Labelled):
     """A module whose behaviour depends on a decision identified by its label."""
+
+    _label_hint = "/ bind a mutator first"
 
     def __init__(self, *, label: str | None = None, key: str | None = None) -> None:
         super().__init__()
-        self._explicit_label = pick_label(label, key)
-        # Set when the model is walked (search_space, fix, binding a mutator): the attribute path.
-        self._derived_label: str | None = None
-
-    @property
-    def label(self) -> str:
-        """Explicit label, or the attribute path found when the model was walked."""
-        found = self._explicit_label or self._derived_label
-        if found is None:
-            raise AttributeError(self._no_label_message())
-        return found
+        self._set_label(label, key)
 
     def __getattr__(self, name: str) -> Any:
         # nn.Module.__getattr__ would replace the property's explanation by "no attribute".
         if name in ("label", "key"):
             raise AttributeError(self._no_label_message())
         return super().__getattr__(name)
-
-    def _no_label_message(self) -> str:
-        return (
-            f"this {type(self).__name__} has no label yet: give label=... or call "
-            "archsearch.search_space(model) / bind a mutator first"
-        )
-
-    @property
-    def key(self) -> str:
-        """NNI's name for `label`."""
-        return self.label
 
     @property
     def mutator(self) -> BaseMutator | None:

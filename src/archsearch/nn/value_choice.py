@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
+
+
+def _operator(op: Callable[..., Any], reverse: bool = False) -> Callable[..., Derived]:
+    """A ChoiceExpression method applying `op` to the expression and the other operands (the
+    expression last when `reverse`)."""
+
+    def method(self: ChoiceExpression, *others: Any) -> Derived:
+        return Derived(op, (*others, self) if reverse else (self, *others))
+
+    return method
 
 
 class ChoiceExpression:
@@ -26,51 +36,59 @@ class ChoiceExpression:
         """The value when every leaf takes its first candidate (standalone mode)."""
         return self.evaluate(lambda leaf: leaf.candidates[0])
 
-    def _apply(self, op: Callable[..., Any], *others: Any, reverse: bool = False) -> Derived:
-        operands = (*others, self) if reverse else (self, *others)
-        return Derived(op, operands)
-
-    def __add__(self, other: Any) -> Derived:
-        return self._apply(operator.add, other)
-
-    def __radd__(self, other: Any) -> Derived:
-        return self._apply(operator.add, other, reverse=True)
-
-    def __sub__(self, other: Any) -> Derived:
-        return self._apply(operator.sub, other)
-
-    def __rsub__(self, other: Any) -> Derived:
-        return self._apply(operator.sub, other, reverse=True)
-
-    def __mul__(self, other: Any) -> Derived:
-        return self._apply(operator.mul, other)
-
-    def __rmul__(self, other: Any) -> Derived:
-        return self._apply(operator.mul, other, reverse=True)
-
-    def __truediv__(self, other: Any) -> Derived:
-        return self._apply(operator.truediv, other)
-
-    def __rtruediv__(self, other: Any) -> Derived:
-        return self._apply(operator.truediv, other, reverse=True)
-
-    def __floordiv__(self, other: Any) -> Derived:
-        return self._apply(operator.floordiv, other)
-
-    def __rfloordiv__(self, other: Any) -> Derived:
-        return self._apply(operator.floordiv, other, reverse=True)
-
-    def __mod__(self, other: Any) -> Derived:
-        return self._apply(operator.mod, other)
-
-    def __pow__(self, other: Any) -> Derived:
-        return self._apply(operator.pow, other)
-
-    def __neg__(self) -> Derived:
-        return self._apply(operator.neg)
+    # Arithmetic gives a Derived expression: `width * 2`, `1 + width`, `-width`.
+    __add__ = _operator(operator.add)
+    __radd__ = _operator(operator.add, reverse=True)
+    __sub__ = _operator(operator.sub)
+    __rsub__ = _operator(operator.sub, reverse=True)
+    __mul__ = _operator(operator.mul)
+    __rmul__ = _operator(operator.mul, reverse=True)
+    __truediv__ = _operator(operator.truediv)
+    __rtruediv__ = _operator(operator.truediv, reverse=True)
+    __floordiv__ = _operator(operator.floordiv)
+    __rfloordiv__ = _operator(operator.floordiv, reverse=True)
+    __mod__ = _operator(operator.mod)
+    __pow__ = _operator(operator.pow)
+    __neg__ = _operator(operator.neg)
 
 
-class ValueChoice(ChoiceExpression):
+class Labelled:
+    """A choice identified by a label: the explicit one, else its attribute path, derived when
+    the model is walked (search_space, fix, binding a mutator)."""
+
+    _label_hint: ClassVar[str] = "on the model that uses it"
+    """How to get a label, for the error raised while there is none."""
+
+    def _set_label(self, label: str | None, key: str | None) -> None:
+        if label is not None and key is not None and label != key:
+            raise ValueError(f"label={label!r} and key={key!r} disagree; key is an alias of label")
+        chosen = label if label is not None else key
+        if chosen is not None and (not isinstance(chosen, str) or not chosen):
+            raise ValueError(f"a label must be a non-empty string, got {chosen!r}")
+        self._explicit_label = chosen
+        self._derived_label: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Explicit label, or the one derived from the model path when the model was walked."""
+        found = self._explicit_label or self._derived_label
+        if found is None:
+            raise AttributeError(self._no_label_message())
+        return found
+
+    @property
+    def key(self) -> str:
+        """NNI's name for `label`."""
+        return self.label
+
+    def _no_label_message(self) -> str:
+        return (
+            f"this {type(self).__name__} has no label yet: give label=... or call "
+            f"archsearch.search_space(model) {self._label_hint}"
+        )
+
+
+class ValueChoice(ChoiceExpression, Labelled):
     """Choose one of `candidates` (JSON values: numbers, strings, tuples...).
 
     Pass it as an argument of an `archsearch.nn` layer or a `@basic_unit` module, or as the depth
@@ -84,24 +102,7 @@ class ValueChoice(ChoiceExpression):
         self.candidates = tuple(candidates)
         if not self.candidates:
             raise ValueError("ValueChoice needs at least one candidate")
-        self._explicit_label = pick_label(label, key)
-        self._derived_label: str | None = None
-
-    @property
-    def label(self) -> str:
-        """Explicit label, or the one derived from the model path when the model was walked."""
-        found = self._explicit_label or self._derived_label
-        if found is None:
-            raise AttributeError(
-                "this ValueChoice has no label yet: give label=... or call "
-                "archsearch.search_space(model) on the model that uses it"
-            )
-        return found
-
-    @property
-    def key(self) -> str:
-        """NNI's name for `label`."""
-        return self.label
+        self._set_label(label, key)
 
     def leaves(self) -> Iterator[ValueChoice]:
         yield self
@@ -155,12 +156,3 @@ def find_leaves(obj: Any, path: str) -> Iterator[tuple[str, ValueChoice]]:
     elif isinstance(obj, Mapping):
         for k, v in obj.items():
             yield from find_leaves(v, f"{path}.{k}")
-
-
-def pick_label(label: str | None, key: str | None) -> str | None:
-    if label is not None and key is not None and label != key:
-        raise ValueError(f"label={label!r} and key={key!r} disagree; key is an alias of label")
-    chosen = label if label is not None else key
-    if chosen is not None and (not isinstance(chosen, str) or not chosen):
-        raise ValueError(f"a label must be a non-empty string, got {chosen!r}")
-    return chosen

@@ -55,25 +55,16 @@ def walk(model: torch.nn.Module) -> ModelChoices:
     builder = _Builder()
     for path, module in model.named_modules():
         builder.visit(path or "root", module)
-    return ModelChoices(
-        SearchSpace(builder.dims.values()),
-        builder.mutables,
-        builder.value_modules,
-        builder.scopes,
-        builder.leaf_labels,
-        builder.argument_labels,
-    )
+    builder.found.space = SearchSpace(builder.dims.values())
+    return builder.found
 
 
 class _Builder:
     def __init__(self) -> None:
         self.dims: dict[str, Dimension] = {}
         self.origins: dict[str, str] = {}
-        self.mutables: list[Mutable] = []
-        self.value_modules: list[ChoiceArgs] = []
-        self.scopes: list[MutableScope] = []
-        self.leaf_labels: dict[int, str] = {}
-        self.argument_labels: set[str] = set()
+        self.found = ModelChoices(SearchSpace())
+        """What the walk found; its space is built from `dims` at the end."""
 
     def visit(self, path: str, module: torch.nn.Module) -> None:
         if isinstance(module, Mutable):
@@ -89,24 +80,24 @@ class _Builder:
                 self.add_leaf(module.depth_choice, module._explicit_label or path, path)
             else:
                 return
-            self.mutables.append(module)
+            self.found.mutables.append(module)
         elif isinstance(module, MutableScope):
-            self.scopes.append(module)
+            self.found.scopes.append(module)
         if isinstance(module, ChoiceArgs):
             arguments = module.choice_arguments()
             if arguments is not None:
                 for name, value in arguments.items():
                     for where, leaf in find_leaves(value, f"{path}.{name}"):
                         self.add_leaf(leaf, where, path)
-                        self.argument_labels.add(leaf.label)
-                self.value_modules.append(module)
+                        self.found.argument_labels.add(leaf.label)
+                self.found.value_modules.append(module)
 
     def add_leaf(self, leaf: ValueChoice, default_label: str, path: str) -> None:
-        if id(leaf) in self.leaf_labels:
+        if id(leaf) in self.found.leaf_labels:
             return
         if leaf._explicit_label is None:
             leaf._derived_label = default_label
-        self.leaf_labels[id(leaf)] = leaf.label
+        self.found.leaf_labels[id(leaf)] = leaf.label
         try:
             dim = ValueChoiceDim(leaf.label, leaf.candidates)
         except TypeError as exc:

@@ -7,6 +7,7 @@ from collections.abc import Container, Iterator
 
 import torch
 
+from archsearch.mutator import Mutator
 from archsearch.space import SearchSpace
 
 
@@ -60,3 +61,16 @@ class Alphas(torch.nn.Module):
         if not key or hasattr(self, key) or hasattr(reserved, key):
             key = f"%{ord(key[0]):02X}{key[1:]}" if key else "%"
         return key
+
+
+class AlphaMutator(Mutator):
+    """A mutator whose decisions derive from `self.alphas`, an `Alphas` over its whole search
+    space drawn from N(0, `std`²); `mutator.parameters()` is exactly the alphas."""
+
+    def __init__(self, model: torch.nn.Module, std: float = 1e-3) -> None:
+        super().__init__(model)
+        self.alphas = Alphas(self.search_space, std)
+
+    def probabilities(self) -> dict[str, torch.Tensor]:
+        """softmax(α) per label (detached), in model order."""
+        return self.alphas.probabilities()

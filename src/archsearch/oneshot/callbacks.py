@@ -52,8 +52,7 @@ class LRSchedulerCallback(Callback):
         self.scheduler.step()
 
     def state_dict(self) -> dict[str, Any]:
-        state: dict[str, Any] = self.scheduler.state_dict()
-        return state
+        return dict(self.scheduler.state_dict())
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.scheduler.load_state_dict(state)

@@ -21,11 +21,10 @@ import torch
 from torch.func import functional_call
 from torch.utils.data import Dataset
 
-from archsearch.mutator import Mutator
 from archsearch.nn import InputChoice, LayerChoice, Repeat
-from archsearch.oneshot.alphas import Alphas
-from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
-from archsearch.oneshot.batches import Paired, halves
+from archsearch.oneshot.alphas import AlphaMutator
+from archsearch.oneshot.base import Metrics
+from archsearch.oneshot.bilevel import BilevelTrainer
 from archsearch.oneshot.callbacks import Callback
 from archsearch.space import InputChoiceDim
 
@@ -35,7 +34,7 @@ FD_RADIUS = 0.01
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-class DartsMutator(Mutator):
+class DartsMutator(AlphaMutator):
     """One vector of architecture logits (alphas) per label; decisions are their softmax.
 
     Every label of the search space gets alphas — LayerChoice, InputChoice and value labels
@@ -53,16 +52,8 @@ class DartsMutator(Mutator):
     at least the top one. Ties go to the lower index.
     """
 
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__(model)
-        self.alphas = Alphas(self.search_space)
-
     def decision_for(self, label: str) -> torch.Tensor:
         return torch.softmax(self.alphas[label], dim=-1)
-
-    def probabilities(self) -> dict[str, torch.Tensor]:
-        """The softmax of every label's alphas (detached), in model order."""
-        return self.alphas.probabilities()
 
     def sample_search(self) -> dict[str, torch.Tensor]:
         return self.probabilities()
@@ -85,7 +76,7 @@ class DartsMutator(Mutator):
         return masks
 
 
-class DartsTrainer(BaseOneShotTrainer[DartsMutator]):
+class DartsTrainer(BilevelTrainer[DartsMutator]):
     """DARTS search (NNI's signature). `dataset_train` is split in two fixed halves: the first
     trains the weights, the second the architecture. Each step takes one batch of each: an
     architecture step (Adam on the alphas, betas (0.5, 0.999), `arc_weight_decay`), then a weight
@@ -136,30 +127,12 @@ class DartsTrainer(BaseOneShotTrainer[DartsMutator]):
             self.use_mutator(mutator, DartsMutator)
         self.unrolled = unrolled
         self.grad_clip = grad_clip
-        # The first half of `dataset_train` trains the weights, the second the architecture.
-        self.dataset_weights, self.dataset_arch = halves(dataset_train)
-        self.arch_optimizer = torch.optim.Adam(
-            self.mutator.parameters(),
-            lr=arc_learning_rate,
-            betas=(0.5, 0.999),
-            weight_decay=arc_weight_decay,
+        self.arch_optimizer = self.arch_adam(
+            arc_learning_rate, (0.5, 0.999), weight_decay=arc_weight_decay
         )
 
     def build_mutator(self) -> DartsMutator:
         return DartsMutator(self.model)
-
-    def optimizers(self) -> dict[str, Any]:
-        return {"weights": self.optimizer, "arch": self.arch_optimizer}
-
-    def arch_probabilities(self) -> dict[str, list[float]]:
-        return {k: p.tolist() for k, p in self.mutator.probabilities().items()}
-
-    def training_batches(self) -> Paired:
-        """Pairs (weight batch, architecture batch) from the two halves of `dataset_train`."""
-        return Paired(
-            self.loader(self.dataset_weights, shuffle=True),
-            self.loader(self.dataset_arch, shuffle=True),
-        )
 
     def train_step(self, batch: Any) -> dict[str, float]:
         weight_batch, arch_batch = batch

@@ -13,7 +13,7 @@ import json
 import math
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from archsearch.space import Architecture, SearchSpace
@@ -149,22 +149,15 @@ def architecture_key(arch: Architecture) -> str:
     return json.dumps(arch, sort_keys=True)
 
 
+@dataclass
 class _Evolution:
-    def __init__(
-        self,
-        space: SearchSpace,
-        fitness: Fitness,
-        config: EvolutionConfig,
-        rng: random.Random,
-        constraint: Constraint | None,
-    ) -> None:
-        self.space = space
-        self.fitness = fitness
-        self.config = config
-        self.rng = rng
-        self.constraint = constraint
-        self.seen: set[str] = set()
-        self.rejected = 0
+    space: SearchSpace
+    fitness: Fitness
+    config: EvolutionConfig
+    rng: random.Random
+    constraint: Constraint | None
+    seen: set[str] = field(default_factory=set)
+    rejected: int = 0
 
     def __call__(self, on_generation: Callable[[Generation], None] | None) -> EvolutionResult:
         config = self.config

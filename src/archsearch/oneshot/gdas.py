@@ -17,11 +17,10 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from archsearch.mutator import Mutator
 from archsearch.nn import InputChoice, LayerChoice, Repeat
-from archsearch.oneshot.alphas import Alphas
-from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
-from archsearch.oneshot.batches import Paired, halves
+from archsearch.oneshot.alphas import AlphaMutator
+from archsearch.oneshot.base import Metrics
+from archsearch.oneshot.bilevel import BilevelTrainer
 from archsearch.oneshot.callbacks import Callback
 from archsearch.space import InputChoiceDim, ValueChoiceDim
 
@@ -29,7 +28,7 @@ _TINY = 1e-10
 """Keeps log(−log U) finite when U is drawn as exactly 0 or 1."""
 
 
-class GdasMutator(Mutator):
+class GdasMutator(AlphaMutator):
     """Gumbel-softmax decisions over every label: LayerChoice, InputChoice and value labels
     (ValueChoice layer arguments, Repeat depths). Alphas start at 1e-3·N(0, 1) in `self.alphas`
     (`Alphas`: `mutator.alphas[label]`).
@@ -54,7 +53,6 @@ class GdasMutator(Mutator):
         super().__init__(model)
         self.tau = tau
         """Temperature of the relaxed samples (> 0)."""
-        self.alphas = Alphas(self.search_space)
         self._noise: dict[str, torch.Tensor] = {}
         self._picks: dict[str, torch.Tensor] = {}
         self._straight_through = True
@@ -168,7 +166,7 @@ def _pick(logits: list[float], k: int, independent: bool) -> list[bool]:
     return [i in top for i in range(len(logits))]
 
 
-class GdasTrainer(BaseOneShotTrainer[GdasMutator]):
+class GdasTrainer(BilevelTrainer[GdasMutator]):
     """GDAS search. `dataset_train` is split in two fixed halves, as DARTS does; each step takes
     an architecture step on a batch of the second half (first-order: ∇α L_val of one sampled
     path, Adam with betas (0.5, 0.999) and `arc_weight_decay`), then a weight step on a batch of
@@ -217,15 +215,10 @@ class GdasTrainer(BaseOneShotTrainer[GdasMutator]):
         self.grad_clip = grad_clip
         self.tau_max = tau_max
         self.tau_min = tau_min
-        # The first half of `dataset_train` trains the weights, the second the architecture.
-        self.dataset_weights, self.dataset_arch = halves(dataset_train)
         self._weights = list(self.model.parameters())
         """The model's parameters (listed once: walking the module tree every step is slow)."""
-        self.arch_optimizer = torch.optim.Adam(
-            self.mutator.parameters(),
-            lr=arc_learning_rate,
-            betas=(0.5, 0.999),
-            weight_decay=arc_weight_decay,
+        self.arch_optimizer = self.arch_adam(
+            arc_learning_rate, (0.5, 0.999), weight_decay=arc_weight_decay
         )
 
     def temperature(self, epoch: int) -> float:
@@ -238,17 +231,11 @@ class GdasTrainer(BaseOneShotTrainer[GdasMutator]):
     def build_mutator(self) -> GdasMutator:
         return GdasMutator(self.model, tau=self.temperature(0))
 
-    def optimizers(self) -> dict[str, Any]:
-        return {"weights": self.optimizer, "arch": self.arch_optimizer}
-
     def extra_state(self) -> dict[str, Any]:
         return {"temperature": self.mutator.tau}
 
     def load_extra_state(self, state: Mapping[str, Any]) -> None:
         self.mutator.tau = float(state["temperature"])
-
-    def arch_probabilities(self) -> dict[str, list[float]]:
-        return {k: p.tolist() for k, p in self.mutator.probabilities().items()}
 
     def validate(self) -> dict[str, float]:
         return self.evaluate_architecture(self.export())
@@ -256,13 +243,6 @@ class GdasTrainer(BaseOneShotTrainer[GdasMutator]):
     def train_one_epoch(self, epoch: int) -> dict[str, float]:
         self.mutator.tau = self.temperature(epoch)
         return super().train_one_epoch(epoch)
-
-    def training_batches(self) -> Paired:
-        """Pairs (weight batch, architecture batch) from the two halves of `dataset_train`."""
-        return Paired(
-            self.loader(self.dataset_weights, shuffle=True),
-            self.loader(self.dataset_arch, shuffle=True),
-        )
 
     def train_step(self, batch: Any) -> dict[str, float]:
         weight_batch, arch_batch = batch

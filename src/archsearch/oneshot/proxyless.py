@@ -34,11 +34,11 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from archsearch.mutator import Mutator
 from archsearch.nn import LayerChoice
-from archsearch.oneshot.alphas import Alphas
-from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
-from archsearch.oneshot.batches import Paired, halves
+from archsearch.oneshot.alphas import AlphaMutator
+from archsearch.oneshot.base import Metrics
+from archsearch.oneshot.batches import Paired
+from archsearch.oneshot.bilevel import BilevelTrainer
 from archsearch.oneshot.callbacks import Callback
 from archsearch.oneshot.cost_table import CostTable, count_parameters, measure_latency
 from archsearch.space import LayerChoiceDim
@@ -46,7 +46,7 @@ from archsearch.space import LayerChoiceDim
 REG_LOSS_TYPES = ("add#linear", "mul#log")
 
 
-class ProxylessMutator(Mutator):
+class ProxylessMutator(AlphaMutator):
     """Binary gates over the candidates of every LayerChoice, with learnable logits per label.
 
     `reset()` (or `reset(num_paths=1)`) samples one active path per label from softmax(α):
@@ -58,7 +58,7 @@ class ProxylessMutator(Mutator):
     """
 
     def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__(model)
+        super().__init__(model, std=0.0)
         for label, dim in self.search_space.items():
             if not isinstance(dim, LayerChoiceDim):
                 kind = {"input_choice": "InputChoice"}.get(dim.kind, "ValueChoice/Repeat")
@@ -66,13 +66,8 @@ class ProxylessMutator(Mutator):
                     f"ProxylessMutator supports LayerChoice only; {kind} {label!r} cannot be "
                     "searched with binary gates"
                 )
-        self.alphas = Alphas(self.search_space, std=0.0)
         self._sampled: dict[str, list[int]] = {}
         self._active: dict[str, int] = {}
-
-    def probabilities(self) -> dict[str, torch.Tensor]:
-        """softmax(α) per label (detached), in model order."""
-        return self.alphas.probabilities()
 
     def reset(self, num_paths: int = 1) -> None:
         """Sample `num_paths` distinct paths per label (1: weight step, 2: architecture step)
@@ -147,7 +142,7 @@ class ProxylessMutator(Mutator):
         return mask.to(self.alphas[label].device)
 
 
-class ProxylessTrainer(BaseOneShotTrainer[ProxylessMutator]):
+class ProxylessTrainer(BilevelTrainer[ProxylessMutator]):
     """ProxylessNAS search (NNI's signature). `dataset_train` is split in two fixed halves, as
     DARTS does: each step takes a weight step on a batch of the first half (one sampled path,
     `optimizer`) and then an architecture step on a batch of the second (two-path gates, Adam on
@@ -212,26 +207,16 @@ class ProxylessTrainer(BaseOneShotTrainer[ProxylessMutator]):
         self.grad_reg_loss_params = reg_params
         self.applied_hardware = applied_hardware
         self.dummy_input = dummy_input
-        # The first half of `dataset_train` trains the weights, the second the architecture.
-        self.dataset_weights, self.dataset_arch = halves(dataset_train)
         self.cost_table: CostTable | None = self._costs(cost_table)
         """The per-candidate costs the regulariser uses (None without a regulariser)."""
         self._cost_tensors = {
             label: torch.tensor(costs, dtype=torch.float32, device=self.device)
             for label, costs in (self.cost_table or {}).items()
         }
-        self.arch_optimizer = torch.optim.Adam(
-            self.mutator.parameters(), lr=arc_learning_rate, betas=(0.0, 0.999), eps=1e-8
-        )
+        self.arch_optimizer = self.arch_adam(arc_learning_rate, (0.0, 0.999), eps=1e-8)
 
     def build_mutator(self) -> ProxylessMutator:
         return ProxylessMutator(self.model)
-
-    def optimizers(self) -> dict[str, Any]:
-        return {"weights": self.optimizer, "arch": self.arch_optimizer}
-
-    def arch_probabilities(self) -> dict[str, list[float]]:
-        return {k: p.tolist() for k, p in self.mutator.probabilities().items()}
 
     def validate(self) -> dict[str, float]:
         return self.evaluate_architecture(self.export())
@@ -241,10 +226,7 @@ class ProxylessTrainer(BaseOneShotTrainer[ProxylessMutator]):
         `dataset_train`."""
         if self.epoch < self.warmup_epochs:
             return Paired(self.loader(self.dataset_train, shuffle=True), None)
-        return Paired(
-            self.loader(self.dataset_weights, shuffle=True),
-            self.loader(self.dataset_arch, shuffle=True),
-        )
+        return super().training_batches()
 
     def train_step(self, batch: Any) -> dict[str, float]:
         weight_batch, arch_batch = batch

@@ -13,6 +13,7 @@ import inspect
 import itertools
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -89,16 +90,14 @@ class Combos:
                 raise Unsupported(name, f"{owner} slices only {', '.join(supported)}")
 
 
+@dataclass(slots=True)
 class _Decoded:
     """The last mask seen for one label and its candidate index, so that a decision is decoded
     (a host read of the mask) once per `mutator.reset()`, not once per forward."""
 
-    __slots__ = ("index", "mask", "version")
-
-    def __init__(self) -> None:
-        self.mask: Tensor | None = None
-        self.version = -1
-        self.index = 0
+    mask: Tensor | None = None
+    version: int = -1
+    index: int = 0
 
 
 class SharedLayer(ChoiceArgs):

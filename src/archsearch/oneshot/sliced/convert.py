@@ -27,47 +27,29 @@ import torch
 
 from archsearch.nn import ChoiceArgs, ModelChoices
 from archsearch.nn.value_choice import find_leaves
+from archsearch.oneshot.sliced import conv, layers
 from archsearch.oneshot.sliced.base import Combos, SharedLayer, Unsupported
-from archsearch.oneshot.sliced.conv import SharedConv1d, SharedConv2d, SharedConv3d
-from archsearch.oneshot.sliced.layers import (
-    SharedAlphaDropout,
-    SharedAvgPool1d,
-    SharedAvgPool2d,
-    SharedAvgPool3d,
-    SharedBatchNorm1d,
-    SharedBatchNorm2d,
-    SharedBatchNorm3d,
-    SharedDropout,
-    SharedDropout1d,
-    SharedDropout2d,
-    SharedDropout3d,
-    SharedLayerNorm,
-    SharedLinear,
-    SharedMaxPool1d,
-    SharedMaxPool2d,
-    SharedMaxPool3d,
-)
 
 _SHARED: tuple[type[SharedLayer], ...] = (
-    SharedLinear,
-    SharedConv1d,
-    SharedConv2d,
-    SharedConv3d,
-    SharedBatchNorm1d,
-    SharedBatchNorm2d,
-    SharedBatchNorm3d,
-    SharedLayerNorm,
-    SharedDropout,
-    SharedDropout1d,
-    SharedDropout2d,
-    SharedDropout3d,
-    SharedAlphaDropout,
-    SharedMaxPool1d,
-    SharedMaxPool2d,
-    SharedMaxPool3d,
-    SharedAvgPool1d,
-    SharedAvgPool2d,
-    SharedAvgPool3d,
+    layers.SharedLinear,
+    conv.SharedConv1d,
+    conv.SharedConv2d,
+    conv.SharedConv3d,
+    layers.SharedBatchNorm1d,
+    layers.SharedBatchNorm2d,
+    layers.SharedBatchNorm3d,
+    layers.SharedLayerNorm,
+    layers.SharedDropout,
+    layers.SharedDropout1d,
+    layers.SharedDropout2d,
+    layers.SharedDropout3d,
+    layers.SharedAlphaDropout,
+    layers.SharedMaxPool1d,
+    layers.SharedMaxPool2d,
+    layers.SharedMaxPool3d,
+    layers.SharedAvgPool1d,
+    layers.SharedAvgPool2d,
+    layers.SharedAvgPool3d,
 )
 
 SHARED_LAYERS: dict[type[torch.nn.Module], type[SharedLayer]] = {
