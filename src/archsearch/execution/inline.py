@@ -25,7 +25,7 @@ from archsearch.execution.base import (
 )
 from archsearch.execution.logs import tee_output
 from archsearch.execution.refs import Transfer
-from archsearch.execution.worker import CallbackReporter, run_job
+from archsearch.execution.worker import CallbackReporter, ended_result, overtime, run_job
 from archsearch.space import TrialStatus
 
 
@@ -84,7 +84,8 @@ class InlineBackend(Backend):
         except BaseException as exc:
             # Ctrl-C inside the trial ends the runner, which cancels what it submitted and
             # waits for each result: this trial still gets its one result (else a 30 s wait).
-            self._events.append(_interrupted(job, exc, started))
+            error = f"interrupted: {type(exc).__name__}: {exc}".rstrip(": ")
+            self._events.append(ended_result(job.trial_id, TrialStatus.CANCELLED, error, started))
             raise
         self._events.append(result)
 
@@ -123,23 +124,7 @@ def run_with_deadline(job: Job, reporter: CallbackReporter) -> TrialResult:
         with _alarm(job.max_duration):
             return run_job(job, reporter)
     except TrialTimeout:
-        return TrialResult(
-            trial_id=job.trial_id,
-            status=TrialStatus.TIMEOUT,
-            error=f"the trial ran longer than max_duration ({job.max_duration:g} s)",
-            started_at=started,
-            ended_at=time.time(),
-        )
-
-
-def _interrupted(job: Job, exc: BaseException, started: float) -> TrialResult:
-    return TrialResult(
-        trial_id=job.trial_id,
-        status=TrialStatus.CANCELLED,
-        error=f"interrupted: {type(exc).__name__}: {exc}".rstrip(": "),
-        started_at=started,
-        ended_at=time.time(),
-    )
+        return ended_result(job.trial_id, TrialStatus.TIMEOUT, overtime(job), started)
 
 
 def deadline_enforceable() -> bool:

@@ -15,6 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from archsearch.execution.base import (
@@ -28,7 +29,7 @@ from archsearch.execution.base import (
 )
 from archsearch.execution.logs import append_note
 from archsearch.execution.refs import Transfer
-from archsearch.execution.worker import CallbackReporter, failed_result, run_job
+from archsearch.execution.worker import CallbackReporter, failed_result, overtime, run_job
 from archsearch.space import TrialStatus
 
 
@@ -100,16 +101,13 @@ class ThreadBackend(Backend):
 
     def poll(self, timeout: float = 0.0) -> list[Event]:
         """Events so far; waits up to `timeout` seconds for the first one."""
-        try:
-            first = self._events.get(timeout=timeout) if timeout > 0 else self._events.get_nowait()
-        except queue.Empty:
-            return []
-        events = [first]
-        while True:
-            try:
+        events: list[Event] = []
+        try:  # waits for the first event only
+            events.append(self._events.get(block=timeout > 0, timeout=timeout))
+            while True:
                 events.append(self._events.get_nowait())
-            except queue.Empty:
-                break
+        except queue.Empty:
+            pass
         for event in events:
             if isinstance(event, TrialResult):
                 # The slot frees when the result is handed out, so a runner never sees more
@@ -155,24 +153,14 @@ class ThreadBackend(Backend):
             result = failed_result(job.trial_id, exc, started)
         reporter.should_stop()  # notes a deadline passed while the evaluator was not polling
         reason = reporter.stop_reason
-        if reason is TrialStatus.TIMEOUT or (
-            reason is TrialStatus.CANCELLED and result.status is not TrialStatus.SUCCEEDED
-        ):
-            result = _stopped(job, result, reason)
-            append_note(job.log_path, result.error or "")
+        if reason is TrialStatus.CANCELLED and result.status is TrialStatus.SUCCEEDED:
+            reason = None  # it succeeded before it saw the cancel: the metric stands
+        if reason is not None:
+            if reason is TrialStatus.TIMEOUT:
+                error = overtime(job)
+            else:
+                error = "cancelled: the experiment ended or was stopped while the trial ran"
+            # The trial's own times and traceback stay; a metric it may have is dropped.
+            result = replace(result, status=reason, error=error, metric=None, metrics={})
+            append_note(job.log_path, error)
         self._events.put(result)
-
-
-def _stopped(job: Job, result: TrialResult, reason: TrialStatus) -> TrialResult:
-    if reason is TrialStatus.TIMEOUT:
-        error = f"the trial ran longer than max_duration ({job.max_duration:g} s)"
-    else:
-        error = "cancelled: the experiment ended or was stopped while the trial ran"
-    return TrialResult(
-        trial_id=job.trial_id,
-        status=reason,
-        error=error,
-        traceback=result.traceback,
-        started_at=result.started_at,
-        ended_at=result.ended_at,
-    )

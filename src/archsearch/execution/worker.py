@@ -71,11 +71,23 @@ def storable(metrics: Mapping[str, Any]) -> Mapping[str, Any]:
 def failed_result(trial_id: int, exc: BaseException, started: float) -> TrialResult:
     """The FAILED result of a trial that raised `exc` (call it inside the `except` block, so
     the traceback is the exception's)."""
+    error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+    return ended_result(trial_id, TrialStatus.FAILED, error, started, traceback.format_exc())
+
+
+def ended_result(
+    trial_id: int,
+    status: TrialStatus,
+    error: str,
+    started: float | None,
+    trace: str | None = None,
+) -> TrialResult:
+    """The result of a trial that ends now without a metric (failed, stopped, timed out)."""
     return TrialResult(
-        trial_id=trial_id,
-        status=TrialStatus.FAILED,
-        error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
-        traceback=traceback.format_exc(),
-        started_at=started,
-        ended_at=time.time(),
+        trial_id, status, error=error, traceback=trace, started_at=started, ended_at=time.time()
     )
+
+
+def overtime(job: Job) -> str:
+    """The error of a trial stopped for running past its `max_duration`."""
+    return f"the trial ran longer than max_duration ({job.max_duration:g} s)"
