@@ -10,7 +10,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,13 +19,18 @@ from archsearch.execution.base import (
     BackendConfig,
     Event,
     Job,
-    MetricReport,
     TrialResult,
     check_duration,
 )
 from archsearch.execution.logs import tee_output
 from archsearch.execution.refs import Transfer
-from archsearch.execution.worker import CallbackReporter, ended_result, overtime, run_job
+from archsearch.execution.worker import (
+    CallbackReporter,
+    ended_result,
+    overtime,
+    run_job,
+    sending_reports,
+)
 from archsearch.space import TrialStatus
 
 
@@ -76,7 +81,7 @@ class InlineBackend(Backend):
             )
         check_duration(job.max_duration)
         self._pending += 1
-        reporter = CallbackReporter(lambda step, metrics: self._queue_report(job, step, metrics))
+        reporter = CallbackReporter(sending_reports(job.trial_id, self._events.append))
         started = time.time()
         try:
             with tee_output(job.log_path):
@@ -110,9 +115,6 @@ class InlineBackend(Backend):
     def shutdown(self) -> None:
         """Refuse further jobs; queued events can still be polled."""
         self._closed = True
-
-    def _queue_report(self, job: Job, step: int, metrics: Mapping[str, Any]) -> None:
-        self._events.append(MetricReport(job.trial_id, step, dict(metrics), time.time()))
 
 
 def run_with_deadline(job: Job, reporter: CallbackReporter) -> TrialResult:

@@ -190,12 +190,9 @@ class LocalBackend(Backend):
     def poll(self, timeout: float = 0.0) -> list[Event]:
         """Events since the last poll; waits up to `timeout` s (no busy loop) for the first."""
         end = time.monotonic() + timeout
-        while True:
-            self._events.extend(self._collect(wait=0.0))
-            left = end - time.monotonic()
-            if self._events or left <= 0 or self._closed:
-                break
-            self._collect_wait(left)
+        self._events.extend(self._collect(wait=0.0))
+        while not self._events and not self._closed and (left := end - time.monotonic()) > 0:
+            self._events.extend(self._collect(wait=left))
         events = list(self._events)
         self._events.clear()
         return events

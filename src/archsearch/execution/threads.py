@@ -11,25 +11,29 @@ cancelled one as CANCELLED unless it succeeded.
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
 from archsearch.execution.base import (
     Backend,
     BackendConfig,
     Event,
     Job,
-    MetricReport,
     TrialResult,
     check_duration,
 )
 from archsearch.execution.logs import append_note
 from archsearch.execution.refs import Transfer
-from archsearch.execution.worker import CallbackReporter, failed_result, overtime, run_job
+from archsearch.execution.worker import (
+    CallbackReporter,
+    failed_result,
+    overtime,
+    run_job,
+    sending_reports,
+)
 from archsearch.space import TrialStatus
 
 
@@ -41,10 +45,10 @@ class ThreadReporter(CallbackReporter):
     is cancelled or past its deadline; `stop_reason` then says which.
     """
 
-    def __init__(self, backend: ThreadBackend, job: Job) -> None:
-        super().__init__(lambda step, metrics: backend.queue_report(job, step, metrics))
+    def __init__(self, events: queue.Queue[Event], job: Job) -> None:
+        super().__init__(sending_reports(job.trial_id, events.put))
         self.log_path = job.log_path
-        self.deadline = None if job.max_duration is None else time.monotonic() + job.max_duration
+        self.deadline = time.monotonic() + (job.max_duration or math.inf)
         self.stop_reason: TrialStatus | None = None
 
     def cancel(self) -> None:
@@ -54,11 +58,7 @@ class ThreadReporter(CallbackReporter):
 
     def should_stop(self) -> bool:
         """Whether the trial was cancelled or has run past its `max_duration`."""
-        if (
-            self.stop_reason is None
-            and self.deadline is not None
-            and time.monotonic() >= self.deadline
-        ):
+        if self.stop_reason is None and time.monotonic() >= self.deadline:
             self.stop_reason = TrialStatus.TIMEOUT
         return self.stop_reason is not None
 
@@ -91,7 +91,7 @@ class ThreadBackend(Backend):
         if job.trial_id in self._running:
             raise ValueError(f"trial {job.trial_id} is already running")
         check_duration(job.max_duration)
-        reporter = ThreadReporter(self, job)
+        reporter = ThreadReporter(self._events, job)
         thread = threading.Thread(
             target=self._run, args=(job, reporter), name=f"trial-{job.trial_id}", daemon=True
         )
@@ -138,10 +138,6 @@ class ThreadBackend(Backend):
         deadline = time.monotonic() + wait
         for thread in list(self._threads.values()):
             thread.join(max(0.0, deadline - time.monotonic()))
-
-    def queue_report(self, job: Job, step: int, metrics: Mapping[str, Any]) -> None:
-        """Hand an intermediate report of `job` to the next `poll`."""
-        self._events.put(MetricReport(job.trial_id, step, dict(metrics), time.time()))
 
     def _run(self, job: Job, reporter: ThreadReporter) -> None:
         started = time.time()

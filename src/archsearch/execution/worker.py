@@ -17,19 +17,27 @@ from typing import Any
 
 from archsearch.evaluator.base import InvalidMetricError, Reporter, TrialInput
 from archsearch.evaluator.run import build_model, run_trial
-from archsearch.execution.base import Job, TrialResult
+from archsearch.execution.base import Job, MetricReport, TrialResult
 from archsearch.space import TrialStatus
 
 
 class CallbackReporter(Reporter):
     """A reporter that hands each intermediate report to a function (queue, pipe, list)."""
 
-    def __init__(self, send: Callable[[int, Mapping[str, Any]], None]) -> None:
+    def __init__(self, send: Callable[[int, Mapping[str, Any]], object]) -> None:
         super().__init__()
         self.send = send
 
     def on_report(self, step: int, metrics: Mapping[str, Any]) -> None:
         self.send(step, storable(metrics))
+
+
+def sending_reports(
+    trial_id: int, put: Callable[[MetricReport], object]
+) -> Callable[[int, Mapping[str, Any]], object]:
+    """A `CallbackReporter` function that hands each report to `put` (a queue's, a pipe's) as
+    a `MetricReport` of `trial_id`, stamped with the time it was made."""
+    return lambda step, metrics: put(MetricReport(trial_id, step, dict(metrics), time.time()))
 
 
 def run_job(job: Job, reporter: Reporter) -> TrialResult:
