@@ -84,11 +84,7 @@ def failed_result(trial_id: int, exc: BaseException, started: float) -> TrialRes
 
 
 def ended_result(
-    trial_id: int,
-    status: TrialStatus,
-    error: str,
-    started: float | None,
-    trace: str | None = None,
+    trial_id: int, status: TrialStatus, error: str, started: float | None, trace: str | None = None
 ) -> TrialResult:
     """The result of a trial that ends now without a metric (failed, stopped, timed out)."""
     return TrialResult(
