@@ -45,6 +45,14 @@ TRIAL_KEYS = {
 
 LOCAL_KEYS = {"useActiveGpu": "useActiveGpu", "gpuIndices": "gpuIndices"}
 
+TUNER_KEYS = {
+    "builtinTunerName": "name",
+    "classArgs": "classArgs",
+    "className": "className",
+    "classFileName": "classFileName",
+    "codeDir": "codeDirectory",
+}
+
 
 class LegacyConfigError(ValueError):
     """A v1 key or value that has no v2 equivalent here."""
@@ -101,23 +109,14 @@ def _section(value: Any, keys: Mapping[str, str], where: str) -> dict[str, Any]:
 def _tuner(value: Any, where: str) -> dict[str, Any]:
     """v1 `builtinTunerName` → `name`; a custom `className` in `classFileName` under
     `codeDir` → `className: file_stem.Class` with `codeDirectory`."""
-    if not isinstance(value, Mapping):
-        raise LegacyConfigError(f"{where}: tuner must be a mapping, got {value!r}")
-    valid = {"builtinTunerName", "classArgs", "className", "classFileName", "codeDir"}
-    unknown = sorted(set(value) - valid)
-    if unknown:
-        raise LegacyConfigError(f"{where}: tuner: unknown keys {unknown}; valid: {sorted(valid)}")
-    tuner: dict[str, Any] = {}
-    if "builtinTunerName" in value:
-        tuner["name"] = value["builtinTunerName"]
-    if "className" in value:
-        module = Path(str(value.get("classFileName", ""))).stem
+    tuner = _section(value, TUNER_KEYS, f"{where}: tuner")
+    module = Path(str(tuner.pop("classFileName", ""))).stem
+    code_directory = tuner.pop("codeDirectory", ".")  # only a custom tuner's
+    if "className" in tuner:
         if not module:
             raise LegacyConfigError(
                 f"{where}: tuner className needs classFileName (the file that defines it)"
             )
-        tuner["className"] = f"{module}.{value['className']}"
-        tuner["codeDirectory"] = value.get("codeDir", ".")
-    if "classArgs" in value:
-        tuner["classArgs"] = value["classArgs"]
+        tuner["className"] = f"{module}.{tuner['className']}"
+        tuner["codeDirectory"] = code_directory
     return tuner

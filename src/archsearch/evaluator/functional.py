@@ -32,10 +32,16 @@ class FunctionalEvaluator(Evaluator):
                 f"FunctionalEvaluator needs a function taking the model as first argument, "
                 f"got {type(function).__name__} {function!r}"
             )
-        _check_arguments(function, kwargs)
+        try:
+            signature: inspect.Signature | None = inspect.signature(function)
+        except (TypeError, ValueError):  # builtins without a signature: cannot check
+            signature = None
+        if signature is not None:
+            _check_arguments(function, signature, kwargs)
         self.function = function
         self.arguments: Mapping[str, Any] = dict(kwargs)
-        self.wants_factory = _first_parameter(function) == FACTORY_PARAMETER
+        first = next(iter(signature.parameters), None) if signature is not None else None
+        self.wants_factory = first == FACTORY_PARAMETER
 
     def evaluate(self, model: torch.nn.Module, reporter: Reporter) -> Metric | None:
         """Call the function on `model` (a `model_cls` function: on a factory returning it).
@@ -66,21 +72,11 @@ _MODEL = object()
 """Stands in for the model when checking a function's signature at construction."""
 
 
-def _first_parameter(function: Callable[..., Any]) -> str | None:
-    try:
-        parameters = list(inspect.signature(function).parameters.values())
-    except (TypeError, ValueError):
-        return None
-    return parameters[0].name if parameters else None
-
-
-def _check_arguments(function: Callable[..., Any], kwargs: Mapping[str, Any]) -> None:
+def _check_arguments(
+    function: Callable[..., Any], signature: inspect.Signature, kwargs: Mapping[str, Any]
+) -> None:
     """TypeError unless `function(model, **kwargs)` is a valid call (missing or unknown
     arguments would otherwise fail every trial, one after another)."""
-    try:
-        signature = inspect.signature(function)
-    except (TypeError, ValueError):  # builtins without a signature: cannot check
-        return
     try:
         signature.bind(_MODEL, **kwargs)
     except TypeError as exc:

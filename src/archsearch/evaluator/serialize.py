@@ -38,11 +38,7 @@ class Serialized:
 
     def __repr__(self) -> str:
         parts = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs]
-        return (
-            f"serialize({self.target}, {', '.join(parts)})"
-            if parts
-            else f"serialize({self.target})"
-        )
+        return f"serialize({', '.join([self.target, *parts])})"
 
 
 def serialize(cls: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Serialized:

@@ -10,7 +10,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,13 +19,18 @@ from archsearch.execution.base import (
     BackendConfig,
     Event,
     Job,
-    MetricReport,
     TrialResult,
     check_duration,
 )
 from archsearch.execution.logs import tee_output
 from archsearch.execution.refs import Transfer
-from archsearch.execution.worker import CallbackReporter, run_job
+from archsearch.execution.worker import (
+    CallbackReporter,
+    ended_result,
+    overtime,
+    run_job,
+    sending_reports,
+)
 from archsearch.space import TrialStatus
 
 
@@ -76,7 +81,7 @@ class InlineBackend(Backend):
             )
         check_duration(job.max_duration)
         self._pending += 1
-        reporter = CallbackReporter(lambda step, metrics: self._queue_report(job, step, metrics))
+        reporter = CallbackReporter(sending_reports(job.trial_id, self._events.append))
         started = time.time()
         try:
             with tee_output(job.log_path):
@@ -84,7 +89,8 @@ class InlineBackend(Backend):
         except BaseException as exc:
             # Ctrl-C inside the trial ends the runner, which cancels what it submitted and
             # waits for each result: this trial still gets its one result (else a 30 s wait).
-            self._events.append(_interrupted(job, exc, started))
+            error = f"interrupted: {type(exc).__name__}: {exc}".rstrip(": ")
+            self._events.append(ended_result(job.trial_id, TrialStatus.CANCELLED, error, started))
             raise
         self._events.append(result)
 
@@ -110,9 +116,6 @@ class InlineBackend(Backend):
         """Refuse further jobs; queued events can still be polled."""
         self._closed = True
 
-    def _queue_report(self, job: Job, step: int, metrics: Mapping[str, Any]) -> None:
-        self._events.append(MetricReport(job.trial_id, step, dict(metrics), time.time()))
-
 
 def run_with_deadline(job: Job, reporter: CallbackReporter) -> TrialResult:
     """`run_job`, interrupted after `job.max_duration` seconds when this thread can do so."""
@@ -123,23 +126,7 @@ def run_with_deadline(job: Job, reporter: CallbackReporter) -> TrialResult:
         with _alarm(job.max_duration):
             return run_job(job, reporter)
     except TrialTimeout:
-        return TrialResult(
-            trial_id=job.trial_id,
-            status=TrialStatus.TIMEOUT,
-            error=f"the trial ran longer than max_duration ({job.max_duration:g} s)",
-            started_at=started,
-            ended_at=time.time(),
-        )
-
-
-def _interrupted(job: Job, exc: BaseException, started: float) -> TrialResult:
-    return TrialResult(
-        trial_id=job.trial_id,
-        status=TrialStatus.CANCELLED,
-        error=f"interrupted: {type(exc).__name__}: {exc}".rstrip(": "),
-        started_at=started,
-        ended_at=time.time(),
-    )
+        return ended_result(job.trial_id, TrialStatus.TIMEOUT, overtime(job), started)
 
 
 def deadline_enforceable() -> bool:

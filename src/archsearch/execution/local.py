@@ -35,6 +35,7 @@ from archsearch.execution.gpus import worker_envs
 from archsearch.execution.logs import append_note
 from archsearch.execution.main_script import main_not_inherited
 from archsearch.execution.refs import Transfer
+from archsearch.execution.worker import ended_result, overtime
 from archsearch.space import TrialStatus
 
 START_METHODS = ("spawn", "forkserver")
@@ -189,12 +190,9 @@ class LocalBackend(Backend):
     def poll(self, timeout: float = 0.0) -> list[Event]:
         """Events since the last poll; waits up to `timeout` s (no busy loop) for the first."""
         end = time.monotonic() + timeout
-        while True:
-            self._events.extend(self._collect(wait=0.0))
-            left = end - time.monotonic()
-            if self._events or left <= 0 or self._closed:
-                break
-            self._collect_wait(left)
+        self._events.extend(self._collect(wait=0.0))
+        while not self._events and not self._closed and (left := end - time.monotonic()) > 0:
+            self._events.extend(self._collect(wait=left))
         events = list(self._events)
         self._events.clear()
         return events
@@ -212,27 +210,18 @@ class LocalBackend(Backend):
 
         Does nothing when no worker runs it (it has finished, or was never submitted).
         """
-        for worker in self._workers:
-            if worker is None or worker.job is None or worker.job.trial_id != trial_id:
-                continue
-            events = self._drain(worker)  # its result may be here already
-            self._events.extend(events)
-            if worker.job is not None:
-                self._events.append(self._kill(worker, TrialStatus.CANCELLED, "cancelled"))
-            return
+        for worker in self._live():
+            if worker.job is not None and worker.job.trial_id == trial_id:
+                self._stop(worker, "cancelled")
 
     def shutdown(self) -> None:
         """Stop all workers: idle ones by message, busy ones killed (CANCELLED results)."""
         if self._closed:
             return
         self._closed = True
-        for worker in self._workers:
-            if worker is not None and worker.job is not None:
-                self._events.extend(self._drain(worker))
-                if worker.job is not None:
-                    self._events.append(
-                        self._kill(worker, TrialStatus.CANCELLED, "the backend was shut down")
-                    )
+        for worker in self._live():
+            if worker.job is not None:
+                self._stop(worker, "the backend was shut down")
         self._finalizer()
 
     def worker_pids(self) -> list[int]:
@@ -276,8 +265,7 @@ class LocalBackend(Backend):
                 events.extend(self._reap(worker))
             elif worker.deadline is not None and time.time() >= worker.deadline:
                 assert worker.job is not None
-                reason = f"the trial ran longer than max_duration ({worker.job.max_duration:g} s)"
-                events.append(self._kill(worker, TrialStatus.TIMEOUT, reason))
+                events.append(self._kill(worker, TrialStatus.TIMEOUT, overtime(worker.job)))
         return events
 
     def _live(self) -> list[_Worker]:
@@ -307,35 +295,31 @@ class LocalBackend(Backend):
         if worker.process.exitcode is None:  # closed its pipe but lives on: not a worker
             _terminate(worker.process, self.grace_period)
         events: list[Event] = []
-        if worker.job is not None:
+        if (job := worker.job) is not None:
             reason = f"worker process died ({_exit_reason(worker.process.exitcode)})"
             if not worker.ready:
                 reason += " while starting up; its error is on the runner's stderr"
-            append_note(worker.job.log_path, reason)
-            events.append(self._result(worker, TrialStatus.FAILED, reason))
+            append_note(job.log_path, reason)
+            events.append(ended_result(job.trial_id, TrialStatus.FAILED, reason, worker.started))
         # A worker that could not even start (its script fails to import) is restarted only
         # when the slot gets a job, not in a hot loop.
         self._replace(worker, now=worker.ready)
         return events
+
+    def _stop(self, worker: _Worker, reason: str) -> None:
+        """Cancel the trial of a busy worker, unless its result has arrived meanwhile."""
+        self._events.extend(self._drain(worker))
+        if worker.job is not None:
+            self._events.append(self._kill(worker, TrialStatus.CANCELLED, reason))
 
     def _kill(self, worker: _Worker, status: TrialStatus, reason: str) -> TrialResult:
         """Kill a busy worker (and its child processes); the trial ends with `status`."""
         _terminate(worker.process, self.grace_period)
         assert worker.job is not None
         append_note(worker.job.log_path, f"trial stopped: {reason}")
-        result = self._result(worker, status, reason)
+        result = ended_result(worker.job.trial_id, status, reason, worker.started)
         self._replace(worker)
         return result
-
-    def _result(self, worker: _Worker, status: TrialStatus, reason: str) -> TrialResult:
-        assert worker.job is not None
-        return TrialResult(
-            trial_id=worker.job.trial_id,
-            status=status,
-            error=reason,
-            started_at=worker.started,
-            ended_at=time.time(),
-        )
 
     def _replace(self, worker: _Worker, now: bool = True) -> None:
         """Start a new worker in the slot of one that is gone (or, with `now` false, leave

@@ -21,12 +21,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from multiprocessing import connection
 from multiprocessing.connection import Connection
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from archsearch.execution.base import Job, MetricReport, TrialResult
+from archsearch.execution.base import Job, TrialResult
 from archsearch.execution.logs import FdRedirect, flush_std
 from archsearch.execution.refs import Ref
-from archsearch.execution.worker import CallbackReporter, failed_result, run_job
+from archsearch.execution.worker import CallbackReporter, failed_result, run_job, sending_reports
 
 
 @dataclass(frozen=True)
@@ -129,12 +129,9 @@ def _exit_with_runner() -> None:
 def run_trial(job: Job, conn: Connection) -> TrialResult:
     """Run `job`, sending each intermediate report to `conn` as it is made."""
 
-    def send(step: int, metrics: Mapping[str, Any]) -> None:
-        conn.send(MetricReport(job.trial_id, step, dict(metrics), time.time()))
-
     started = time.time()
     try:
-        return run_job(job, CallbackReporter(send))
+        return run_job(job, CallbackReporter(sending_reports(job.trial_id, conn.send)))
     except BaseException as exc:
         # run_job turns exceptions into results; what escapes it (sys.exit() or a
         # KeyboardInterrupt inside the evaluator) still fails only this trial.

@@ -32,14 +32,9 @@ def append_note(path: str | None, text: str) -> None:
     if path is None:
         return
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-    try:
-        fd = open_log(path)
-        try:
-            os.write(fd, f"[archsearch {stamp}] {text}\n".encode())
-        finally:
-            os.close(fd)
-    except OSError:
-        pass  # a note is a courtesy; the trial's result carries the reason too
+    # A note is a courtesy: the trial's result carries the reason too.
+    with contextlib.suppress(OSError), os.fdopen(open_log(path), "a", encoding="utf-8") as log:
+        log.write(f"[archsearch {stamp}] {text}\n")
 
 
 class Tee:

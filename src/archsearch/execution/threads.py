@@ -11,24 +11,29 @@ cancelled one as CANCELLED unless it succeeded.
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
-from collections.abc import Mapping
-from typing import Any
+from dataclasses import replace
 
 from archsearch.execution.base import (
     Backend,
     BackendConfig,
     Event,
     Job,
-    MetricReport,
     TrialResult,
     check_duration,
 )
 from archsearch.execution.logs import append_note
 from archsearch.execution.refs import Transfer
-from archsearch.execution.worker import CallbackReporter, failed_result, run_job
+from archsearch.execution.worker import (
+    CallbackReporter,
+    failed_result,
+    overtime,
+    run_job,
+    sending_reports,
+)
 from archsearch.space import TrialStatus
 
 
@@ -40,10 +45,10 @@ class ThreadReporter(CallbackReporter):
     is cancelled or past its deadline; `stop_reason` then says which.
     """
 
-    def __init__(self, backend: ThreadBackend, job: Job) -> None:
-        super().__init__(lambda step, metrics: backend.queue_report(job, step, metrics))
+    def __init__(self, events: queue.Queue[Event], job: Job) -> None:
+        super().__init__(sending_reports(job.trial_id, events.put))
         self.log_path = job.log_path
-        self.deadline = None if job.max_duration is None else time.monotonic() + job.max_duration
+        self.deadline = time.monotonic() + (job.max_duration or math.inf)
         self.stop_reason: TrialStatus | None = None
 
     def cancel(self) -> None:
@@ -53,11 +58,7 @@ class ThreadReporter(CallbackReporter):
 
     def should_stop(self) -> bool:
         """Whether the trial was cancelled or has run past its `max_duration`."""
-        if (
-            self.stop_reason is None
-            and self.deadline is not None
-            and time.monotonic() >= self.deadline
-        ):
+        if self.stop_reason is None and time.monotonic() >= self.deadline:
             self.stop_reason = TrialStatus.TIMEOUT
         return self.stop_reason is not None
 
@@ -90,7 +91,7 @@ class ThreadBackend(Backend):
         if job.trial_id in self._running:
             raise ValueError(f"trial {job.trial_id} is already running")
         check_duration(job.max_duration)
-        reporter = ThreadReporter(self, job)
+        reporter = ThreadReporter(self._events, job)
         thread = threading.Thread(
             target=self._run, args=(job, reporter), name=f"trial-{job.trial_id}", daemon=True
         )
@@ -100,16 +101,13 @@ class ThreadBackend(Backend):
 
     def poll(self, timeout: float = 0.0) -> list[Event]:
         """Events so far; waits up to `timeout` seconds for the first one."""
-        try:
-            first = self._events.get(timeout=timeout) if timeout > 0 else self._events.get_nowait()
-        except queue.Empty:
-            return []
-        events = [first]
-        while True:
-            try:
+        events: list[Event] = []
+        try:  # waits for the first event only
+            events.append(self._events.get(block=timeout > 0, timeout=timeout))
+            while True:
                 events.append(self._events.get_nowait())
-            except queue.Empty:
-                break
+        except queue.Empty:
+            pass
         for event in events:
             if isinstance(event, TrialResult):
                 # The slot frees when the result is handed out, so a runner never sees more
@@ -141,10 +139,6 @@ class ThreadBackend(Backend):
         for thread in list(self._threads.values()):
             thread.join(max(0.0, deadline - time.monotonic()))
 
-    def queue_report(self, job: Job, step: int, metrics: Mapping[str, Any]) -> None:
-        """Hand an intermediate report of `job` to the next `poll`."""
-        self._events.put(MetricReport(job.trial_id, step, dict(metrics), time.time()))
-
     def _run(self, job: Job, reporter: ThreadReporter) -> None:
         started = time.time()
         try:
@@ -155,24 +149,14 @@ class ThreadBackend(Backend):
             result = failed_result(job.trial_id, exc, started)
         reporter.should_stop()  # notes a deadline passed while the evaluator was not polling
         reason = reporter.stop_reason
-        if reason is TrialStatus.TIMEOUT or (
-            reason is TrialStatus.CANCELLED and result.status is not TrialStatus.SUCCEEDED
-        ):
-            result = _stopped(job, result, reason)
-            append_note(job.log_path, result.error or "")
+        if reason is TrialStatus.CANCELLED and result.status is TrialStatus.SUCCEEDED:
+            reason = None  # it succeeded before it saw the cancel: the metric stands
+        if reason is not None:
+            if reason is TrialStatus.TIMEOUT:
+                error = overtime(job)
+            else:
+                error = "cancelled: the experiment ended or was stopped while the trial ran"
+            # The trial's own times and traceback stay; a metric it may have is dropped.
+            result = replace(result, status=reason, error=error, metric=None, metrics={})
+            append_note(job.log_path, error)
         self._events.put(result)
-
-
-def _stopped(job: Job, result: TrialResult, reason: TrialStatus) -> TrialResult:
-    if reason is TrialStatus.TIMEOUT:
-        error = f"the trial ran longer than max_duration ({job.max_duration:g} s)"
-    else:
-        error = "cancelled: the experiment ended or was stopped while the trial ran"
-    return TrialResult(
-        trial_id=job.trial_id,
-        status=reason,
-        error=error,
-        traceback=result.traceback,
-        started_at=result.started_at,
-        ended_at=result.ended_at,
-    )

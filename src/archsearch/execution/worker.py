@@ -17,19 +17,27 @@ from typing import Any
 
 from archsearch.evaluator.base import InvalidMetricError, Reporter, TrialInput
 from archsearch.evaluator.run import build_model, run_trial
-from archsearch.execution.base import Job, TrialResult
+from archsearch.execution.base import Job, MetricReport, TrialResult
 from archsearch.space import TrialStatus
 
 
 class CallbackReporter(Reporter):
     """A reporter that hands each intermediate report to a function (queue, pipe, list)."""
 
-    def __init__(self, send: Callable[[int, Mapping[str, Any]], None]) -> None:
+    def __init__(self, send: Callable[[int, Mapping[str, Any]], object]) -> None:
         super().__init__()
         self.send = send
 
     def on_report(self, step: int, metrics: Mapping[str, Any]) -> None:
         self.send(step, storable(metrics))
+
+
+def sending_reports(
+    trial_id: int, put: Callable[[MetricReport], object]
+) -> Callable[[int, Mapping[str, Any]], object]:
+    """A `CallbackReporter` function that hands each report to `put` (a queue's, a pipe's) as
+    a `MetricReport` of `trial_id`, stamped with the time it was made."""
+    return lambda step, metrics: put(MetricReport(trial_id, step, dict(metrics), time.time()))
 
 
 def run_job(job: Job, reporter: Reporter) -> TrialResult:
@@ -71,11 +79,19 @@ def storable(metrics: Mapping[str, Any]) -> Mapping[str, Any]:
 def failed_result(trial_id: int, exc: BaseException, started: float) -> TrialResult:
     """The FAILED result of a trial that raised `exc` (call it inside the `except` block, so
     the traceback is the exception's)."""
+    error = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+    return ended_result(trial_id, TrialStatus.FAILED, error, started, traceback.format_exc())
+
+
+def ended_result(
+    trial_id: int, status: TrialStatus, error: str, started: float | None, trace: str | None = None
+) -> TrialResult:
+    """The result of a trial that ends now without a metric (failed, stopped, timed out)."""
     return TrialResult(
-        trial_id=trial_id,
-        status=TrialStatus.FAILED,
-        error=f"{type(exc).__name__}: {exc}".splitlines()[0][:500],
-        traceback=traceback.format_exc(),
-        started_at=started,
-        ended_at=time.time(),
+        trial_id, status, error=error, traceback=trace, started_at=started, ended_at=time.time()
     )
+
+
+def overtime(job: Job) -> str:
+    """The error of a trial stopped for running past its `max_duration`."""
+    return f"the trial ran longer than max_duration ({job.max_duration:g} s)"

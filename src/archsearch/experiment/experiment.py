@@ -87,10 +87,7 @@ class Experiment:
         there), the import stops here instead: scripts need no `if __name__ == "__main__":`."""
         stop_if_importing_main()
         self._stop_asked.clear()
-        if config is not None:
-            self.config = config
-        if self.config is None:
-            self.config = ExperimentConfig()
+        self.config = config or self.config or ExperimentConfig()
         self.config.validate()
         storage = self.storage
         if self.id is None:
@@ -220,11 +217,7 @@ class Experiment:
                 f"experiment {experiment_id} is running in process {record.pid}; stop it "
                 f"first (archsearch stop {experiment_id}) or let it finish"
             )
-        parts = {
-            "model_space": model_space,
-            "evaluator": evaluator,
-            "strategy": strategy,
-        }
+        parts = {"model_space": model_space, "evaluator": evaluator, "strategy": strategy}
         for name, given in parts.items():
             if given is None:
                 parts[name] = load_part(record, name)

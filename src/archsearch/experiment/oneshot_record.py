@@ -75,8 +75,7 @@ class RecordToStorage(Callback):
     def on_epoch_end(self, epoch: int) -> None:
         assert self.experiment_id is not None, "build() runs before the first epoch"
         entry = self.trainer.history[-1]
-        point = MetricPoint(TRIAL_ID, epoch, epoch_metrics(entry), float(entry["time"]))
-        self.storage.report_metrics(self.experiment_id, [point])
+        self.storage.report_metrics(self.experiment_id, [_point(epoch, entry)])
         if epoch + 1 >= self.trainer.num_epochs:
             self._finish(entry)
 
@@ -84,21 +83,11 @@ class RecordToStorage(Callback):
         if error is None or self.experiment_id is None:
             return
         interrupted = isinstance(error, KeyboardInterrupt)
-        reason = f"{type(error).__name__}: {error}".splitlines()[0][:500]
-        if not self.storage.trial(self.experiment_id, TRIAL_ID).status.finished:
-            self.storage.finish_trial(
-                self.experiment_id,
-                TRIAL_ID,
-                TrialStatus.CANCELLED if interrupted else TrialStatus.FAILED,
-                error=reason,
-                traceback="".join(traceback.format_exception(error)),
-            )
-        self.storage.update_experiment(
-            self.experiment_id,
-            status=ExperimentStatus.STOPPED if interrupted else ExperimentStatus.FAILED,
-            ended_at=time.time(),
-            pid=None,
-            error=reason,
+        self._end(
+            TrialStatus.CANCELLED if interrupted else TrialStatus.FAILED,
+            ExperimentStatus.STOPPED if interrupted else ExperimentStatus.FAILED,
+            error=f"{type(error).__name__}: {error}".splitlines()[0][:500],
+            traceback="".join(traceback.format_exception(error)),
         )
 
     def state_dict(self) -> dict[str, Any]:
@@ -154,11 +143,7 @@ class RecordToStorage(Callback):
             # so far are re-recorded from the checkpoint's history.
             self.storage.requeue_trial(self.experiment_id, TRIAL_ID)
             self.storage.start_trial(self.experiment_id, TRIAL_ID)
-            history = self.trainer.history
-            points = [
-                MetricPoint(TRIAL_ID, epoch, epoch_metrics(entry), float(entry["time"]))
-                for epoch, entry in enumerate(history)
-            ]
+            points = [_point(epoch, entry) for epoch, entry in enumerate(self.trainer.history)]
             self.storage.report_metrics(self.experiment_id, points)
 
     def _finish(self, entry: Mapping[str, Any]) -> None:
@@ -170,12 +155,17 @@ class RecordToStorage(Callback):
         if metric is not None:
             final["default"] = metric
         final["architecture"] = dict(exported)
+        self._end(TrialStatus.SUCCEEDED, ExperimentStatus.DONE, metric=metric, metrics=final)
+
+    def _end(
+        self, trial: TrialStatus, status: ExperimentStatus, error: str | None = None, **result: Any
+    ) -> None:
+        """End trial 1 with `trial` (unless it has ended) and the experiment with `status`."""
+        assert self.experiment_id is not None
         if not self.storage.trial(self.experiment_id, TRIAL_ID).status.finished:
-            self.storage.finish_trial(
-                self.experiment_id, TRIAL_ID, TrialStatus.SUCCEEDED, metric=metric, metrics=final
-            )
+            self.storage.finish_trial(self.experiment_id, TRIAL_ID, trial, error=error, **result)
         self.storage.update_experiment(
-            self.experiment_id, status=ExperimentStatus.DONE, ended_at=time.time(), pid=None
+            self.experiment_id, status=status, ended_at=time.time(), pid=None, error=error
         )
 
 
@@ -193,6 +183,10 @@ def epoch_metrics(entry: Mapping[str, Any]) -> dict[str, Any]:
     if default is not None:
         metrics["default"] = default
     return metrics
+
+
+def _point(epoch: int, entry: Mapping[str, Any]) -> MetricPoint:
+    return MetricPoint(TRIAL_ID, epoch, epoch_metrics(entry), float(entry["time"]))
 
 
 def _score(values: Mapping[str, float]) -> float | None:

@@ -7,6 +7,7 @@ requested — whatever is still running is cancelled and recorded, and the backe
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -72,7 +73,7 @@ class Runner:
             self.backend.shutdown()
             raise
         started = time.monotonic()
-        deadline = None
+        deadline = math.inf
         if self.plan.config.max_duration is not None:
             deadline = started + self.plan.config.max_duration - self.plan.elapsed_before
         bar = self._progress()
@@ -84,16 +85,12 @@ class Runner:
                     last_stop_check = now
                     if self.storage.stop_requested(self.plan.experiment_id):
                         self._stop.set()
-                if self._stop.is_set() or (deadline is not None and now >= deadline):
+                if self._stop.is_set() or now >= deadline:
                     break
                 self._fill_slots()
                 if not self.running and (self.exhausted or self._count_spent()):
                     break
-                wait = (
-                    POLL_SECONDS
-                    if deadline is None
-                    else max(0.0, min(POLL_SECONDS, deadline - now))
-                )
+                wait = max(0.0, min(POLL_SECONDS, deadline - now))
                 self._handle(self.backend.poll(wait), bar)
         finally:
             self._cancel_running(bar)
@@ -131,8 +128,7 @@ class Runner:
     def _next_trial(self) -> Trial | None:
         if self.queue:
             return self.queue.popleft()
-        limit = self.plan.config.max_trial_number
-        if self.exhausted or (limit is not None and len(self.history) >= limit):
+        if self.exhausted or self._count_spent():
             return None
         proposal = self.strategy.ask(self.plan.space, self.history)
         if proposal is None:
@@ -206,21 +202,18 @@ class Runner:
                 self._handle(self.backend.poll(0.2), bar)
         finally:
             self.backend.shutdown()
-            for trial in self.queue:  # re-queued by resume, never started
+            # Trials re-queued by resume and never started, then those of a backend that never
+            # answered the cancel.
+            unfinished = [(t.id, "not run: the experiment ended first") for t in self.queue]
+            unfinished += [
+                (trial_id, "cancelled: the experiment ended while the trial ran")
+                for trial_id in sorted(self.running)
+            ]
+            for trial_id, error in unfinished:
                 self.storage.finish_trial(
-                    self.plan.experiment_id,
-                    trial.id,
-                    TrialStatus.CANCELLED,
-                    error="not run: the experiment ended first",
+                    self.plan.experiment_id, trial_id, TrialStatus.CANCELLED, error=error
                 )
             self.queue.clear()
-            for trial_id in sorted(self.running):  # a backend that never answered the cancel
-                self.storage.finish_trial(
-                    self.plan.experiment_id,
-                    trial_id,
-                    TrialStatus.CANCELLED,
-                    error="cancelled: the experiment ended while the trial ran",
-                )
             self.running.clear()
 
     def _record(self, trial: Trial) -> None:
