@@ -275,8 +275,9 @@ def test_only_json_architectures_are_stored(store: Storage, exp: str) -> None:
     assert store.trials(exp) == []
 
 
-def test_unknown_ids_raise_the_contract_errors(store: Storage, exp: str) -> None:
-    unknown_experiment: list[Callable[[], object]] = [
+def unknown_experiment_calls(store: Storage) -> list[Callable[[], object]]:
+    """A call of every method that takes an experiment id, each with the unknown id 'nope'."""
+    return [
         lambda: store.experiment("nope"),
         lambda: store.update_experiment("nope", pid=1),
         lambda: store.request_stop("nope"),
@@ -290,7 +291,10 @@ def test_unknown_ids_raise_the_contract_errors(store: Storage, exp: str) -> None
         lambda: store.trial_page("nope"),
         lambda: store.status_counts("nope"),
     ]
-    for call in unknown_experiment:
+
+
+def test_unknown_ids_raise_the_contract_errors(store: Storage, exp: str) -> None:
+    for call in unknown_experiment_calls(store):
         with pytest.raises(ExperimentNotFoundError, match="'nope'"):
             call()
     assert store.trials(exp) == []

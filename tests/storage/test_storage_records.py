@@ -6,30 +6,16 @@ What every store must do is in `test_storage_contract.py`, which runs over SQLit
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable
 
 import pytest
+from test_storage_contract import unknown_experiment_calls
 
 from archsearch.space import MetricReport, TrialStatus
 from archsearch.storage import ExperimentNotFoundError, ExperimentRecord, SQLiteStorage
 
 
 def test_errors_say_what_to_do(store: SQLiteStorage, exp: str) -> None:
-    calls: list[Callable[[], object]] = [
-        lambda: store.experiment("nope"),
-        lambda: store.update_experiment("nope", pid=1),
-        lambda: store.request_stop("nope"),
-        lambda: store.stop_requested("nope"),
-        lambda: store.add_trial("nope", {}),
-        lambda: store.trials("nope"),
-        lambda: store.trial("nope", 1),
-        lambda: store.metrics("nope", 1),
-        lambda: store.metrics_for("nope", [1]),
-        lambda: store.report_metrics("nope", [MetricReport(1, 0, {}, 0.0)]),
-        lambda: store.trial_page("nope"),
-        lambda: store.status_counts("nope"),
-    ]
-    for call in calls:
+    for call in unknown_experiment_calls(store):
         with pytest.raises(ExperimentNotFoundError) as info:
             call()
         assert "'nope'" in str(info.value) and "archsearch list" in str(info.value)
