@@ -32,12 +32,11 @@ from archsearch.ui.experiments import overview, search_space_of, space_json, sum
 from archsearch.ui.jsonable import clean
 from archsearch.ui.logs import DEFAULT_TAIL_BYTES, MAX_TAIL_BYTES, tail
 from archsearch.ui.oneshot import oneshot_view
-from archsearch.ui.params import int_param
+from archsearch.ui.params import int_param, trial_id
 from archsearch.ui.trials import (
     architecture_file,
     curves,
     parse_page_query,
-    parse_trial_id,
     trial_detail,
     trials_page,
 )
@@ -216,14 +215,12 @@ def _trials(storage: Storage, request: Request) -> Any:
 
 
 def _trial(storage: Storage, request: Request) -> Any:
-    return trial_detail(
-        storage, _record(storage, request), parse_trial_id(request.path_params["trial"])
-    )
+    return trial_detail(storage, _record(storage, request), trial_id(request.path_params["trial"]))
 
 
 def _log(storage: Storage, request: Request) -> Response:
     record = _record(storage, request)
-    trial = storage.trial(record.id, parse_trial_id(request.path_params["trial"]))
+    trial = storage.trial(record.id, trial_id(request.path_params["trial"]))
     kb = int_param(
         request.query_params,
         "kb",
@@ -247,7 +244,7 @@ def _log(storage: Storage, request: Request) -> Response:
 
 def _arch(storage: Storage, request: Request) -> Response:
     record = _record(storage, request)
-    trial = storage.trial(record.id, parse_trial_id(request.path_params["trial"]))
+    trial = storage.trial(record.id, trial_id(request.path_params["trial"]))
     name = f"{_safe_name(record.id)}-trial-{trial.id}.json"
     return Response(
         architecture_file(record, trial),
