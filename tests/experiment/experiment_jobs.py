@@ -88,3 +88,8 @@ def misbehave(model: torch.nn.Module) -> float:
     if name == "Identity":
         time.sleep(3600)
     return 1.0
+
+
+def timed_score(model: torch.nn.Module) -> dict[str, float]:
+    """The score, with the time the trial's own code began (to check the stored start)."""
+    return {"default": arch_score(model), "began": time.time()}

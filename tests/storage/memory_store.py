@@ -117,9 +117,11 @@ class MemoryStorage(Storage):
         error: str | None = None,
         traceback: str | None = None,
         ended_at: float | None = None,
+        started_at: float | None = None,
     ) -> Trial:
         if not TrialStatus(status).finished:
             raise ValueError(f"{status} is not a final status")
+        start = {} if started_at is None else {"started_at": started_at}
         return self._change(
             experiment_id,
             trial_id,
@@ -130,6 +132,7 @@ class MemoryStorage(Storage):
             error=error,
             traceback=traceback,
             ended_at=time.time() if ended_at is None else ended_at,
+            **start,
         )
 
     def requeue_trial(self, experiment_id: str, trial_id: int) -> Trial:

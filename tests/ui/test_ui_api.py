@@ -169,6 +169,34 @@ def test_trial_detail_unknown_and_bad_ids(client: httpx.Client) -> None:
     assert "integer" in error(client, "/api/experiments/finished1/trials/abc", 400)
 
 
+HUGE = "99999999999999999999"  # beyond SQLite's 64-bit integers (sqlite3 raises OverflowError)
+
+
+@pytest.mark.parametrize("trial", [HUGE, f"-{HUGE}", "-1", "0", "9" * 5000])
+@pytest.mark.parametrize("suffix", ["", "/log", "/architecture.json"])
+def test_trial_ids_out_of_range_are_refused_not_500(
+    client: httpx.Client, trial: str, suffix: str
+) -> None:
+    response = client.get(f"/api/experiments/finished1/trials/{trial}{suffix}")
+    assert response.status_code in (400, 404), response.text
+    assert len(response.text) < 300  # the id is shortened in the message
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("trials", {"arch": json.dumps({"width": int(HUGE)})}),
+        ("trials", {"arch": json.dumps({"width": -int(HUGE)})}),
+        ("curves", {"trials": f"1,{HUGE}"}),
+        ("curves", {"trials": f"-{HUGE}"}),
+    ],
+)
+def test_query_values_beyond_64_bits_are_400(
+    client: httpx.Client, path: str, params: dict[str, str]
+) -> None:
+    assert error(client, f"/api/experiments/finished1/{path}", 400, **params)
+
+
 def test_curves_of_several_trials(client: httpx.Client, store: Store) -> None:
     data = get(client, "/api/experiments/finished1/curves", trials="1,2,3,999")
     for trial_id in (1, 2, 3):
@@ -177,6 +205,7 @@ def test_curves_of_several_trials(client: httpx.Client, store: Store) -> None:
             dict(p.metrics) for p in stored
         ]
     assert data["curves"]["999"] == []
+    assert "between 1 and" in error(client, "/api/experiments/finished1/curves", 400, trials="0")
     ids = ",".join(str(i) for i in range(1, 60))
     assert "at most 50" in error(client, "/api/experiments/finished1/curves", 400, trials=ids)
 

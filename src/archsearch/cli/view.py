@@ -26,7 +26,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("id", nargs="?", help="experiment id to open (see `archsearch list`)")
     parser.add_argument("--port", type=int, default=8081, help="port (default 8081; 0: any free)")
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+        "--host",
+        default="127.0.0.1",
+        help="address or name to bind (default 127.0.0.1: this machine only); requests must "
+        "name it, localhost or an IP address in their Host header",
     )
     add_storage_option(parser)
     parser.set_defaults(run=run)

@@ -185,6 +185,9 @@ class Runner:
             error=result.error,
             traceback=result.traceback,
             ended_at=result.ended_at,
+            # start_trial marked it running when sent (so a kill -9 re-queues it on resume);
+            # the worker says when it began, after start-up and queueing.
+            started_at=result.started_at,
         )
         self._record(trial)
         self.strategy.tell(trial)

@@ -131,8 +131,10 @@ class Storage(ABC):
         error: str | None = None,
         traceback: str | None = None,
         ended_at: float | None = None,
+        started_at: float | None = None,
     ) -> Trial:
-        """Give a trial its final status and results."""
+        """Give a trial its final status and results; `started_at`, when given, replaces the
+        start recorded by `start_trial` (when the trial began running, not when it was sent)."""
 
     @abstractmethod
     def requeue_trial(self, experiment_id: str, trial_id: int) -> Trial:

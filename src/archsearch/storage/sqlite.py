@@ -199,9 +199,10 @@ class SQLiteStorage(Storage):
         error: str | None = None,
         traceback: str | None = None,
         ended_at: float | None = None,
+        started_at: float | None = None,
     ) -> Trial:
         """Give a waiting or running trial its final status (a finished one: ValueError);
-        `ended_at` defaults to now."""
+        `ended_at` defaults to now, `started_at` to the start `start_trial` recorded."""
         final = TrialStatus(check_status(status))
         if not final.finished:
             raise ValueError(
@@ -211,7 +212,8 @@ class SQLiteStorage(Storage):
         value, text = metric_columns(metric)
         rows = self._one_trial(
             "UPDATE trials SET status = ?, metric = ?, metric_text = ?, metrics = ?, error = ?, "
-            "traceback = ?, ended_at = ? WHERE experiment_id = ? AND id = ? "
+            "traceback = ?, ended_at = ?, started_at = COALESCE(?, started_at) "
+            "WHERE experiment_id = ? AND id = ? "
             f"AND status IN {_UNFINISHED} RETURNING {TRIAL_COLUMNS}",
             (
                 final.value,
@@ -221,6 +223,7 @@ class SQLiteStorage(Storage):
                 error,
                 traceback,
                 time.time() if ended_at is None else ended_at,
+                started_at,
                 experiment_id,
                 trial_id,
             ),

@@ -1,16 +1,21 @@
 """The dashboard as an ASGI app: a read-only JSON API over storage and the static front end.
 
-Every endpoint is a GET; any other method is answered 405 before routing. Static files are
-looked up in a table built at start-up (the package's `static/` folder plus plotly.js from the
-installed `plotly` package), so no request path ever reaches the file system. Every response
-carries a Content-Security-Policy that allows scripts from this server only.
+Every endpoint is a GET; any other method is answered 405 before routing, and a request whose
+Host header names neither an IP address nor localhost nor the host it was started for is
+answered 400 (a page on another site that rebinds its DNS name to 127.0.0.1 still sends its own
+name). Static files are looked up in a table built at start-up (the package's `static/` folder
+plus plotly.js from the installed `plotly` package), so no request path ever reaches the file
+system. Every response carries a Content-Security-Policy that allows scripts from this server
+only.
 """
 
 from __future__ import annotations
 
 import importlib.resources
+import ipaddress
 import json
 import os
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -32,12 +37,11 @@ from archsearch.ui.experiments import overview, search_space_of, space_json, sum
 from archsearch.ui.jsonable import clean
 from archsearch.ui.logs import DEFAULT_TAIL_BYTES, MAX_TAIL_BYTES, tail
 from archsearch.ui.oneshot import oneshot_view
-from archsearch.ui.params import int_param
+from archsearch.ui.params import int_param, trial_id
 from archsearch.ui.trials import (
     architecture_file,
     curves,
     parse_page_query,
-    parse_trial_id,
     trial_detail,
     trials_page,
 )
@@ -127,9 +131,10 @@ def error_response(status_code: int, message: str) -> Response:
     return json_response({"error": message}, status_code)
 
 
-def create_app(storage: StorageSource = None) -> Starlette:
+def create_app(storage: StorageSource = None, host: str = "127.0.0.1") -> Starlette:
     """The dashboard app over `storage` (a Storage, a database path, `sqlite:///path`, or None
-    for the default store). It only reads."""
+    for the default store), answering requests addressed to `host`, `localhost` or an IP
+    address (any port). It only reads."""
     store = _Store(storage)
     files = static_files()
 
@@ -184,7 +189,7 @@ def create_app(storage: StorageSource = None) -> Starlette:
         Route("/api/{rest:path}", not_found),
     ]
     app = Starlette(routes=routes)
-    app.add_middleware(ReadOnlyHeaders)
+    app.add_middleware(ReadOnlyHeaders, host=host)
     return app
 
 
@@ -216,14 +221,12 @@ def _trials(storage: Storage, request: Request) -> Any:
 
 
 def _trial(storage: Storage, request: Request) -> Any:
-    return trial_detail(
-        storage, _record(storage, request), parse_trial_id(request.path_params["trial"])
-    )
+    return trial_detail(storage, _record(storage, request), trial_id(request.path_params["trial"]))
 
 
 def _log(storage: Storage, request: Request) -> Response:
     record = _record(storage, request)
-    trial = storage.trial(record.id, parse_trial_id(request.path_params["trial"]))
+    trial = storage.trial(record.id, trial_id(request.path_params["trial"]))
     kb = int_param(
         request.query_params,
         "kb",
@@ -247,7 +250,7 @@ def _log(storage: Storage, request: Request) -> Response:
 
 def _arch(storage: Storage, request: Request) -> Response:
     record = _record(storage, request)
-    trial = storage.trial(record.id, parse_trial_id(request.path_params["trial"]))
+    trial = storage.trial(record.id, trial_id(request.path_params["trial"]))
     name = f"{_safe_name(record.id)}-trial-{trial.id}.json"
     return Response(
         architecture_file(record, trial),
@@ -264,15 +267,43 @@ def _curves(storage: Storage, request: Request) -> Any:
     return curves(storage, _record(storage, request), request.query_params)
 
 
-class ReadOnlyHeaders:
-    """Refuse every method but GET and HEAD (405), and add the security headers."""
+_HOST = re.compile(r"(\[[0-9a-fA-F:.]+\]|[^:\[\]/@]+)(:[0-9]{1,5})?")
 
-    def __init__(self, app: ASGIApp) -> None:
+
+def host_allowed(header: str | None, names: frozenset[str]) -> bool:
+    """Whether a Host header names one of `names` or an IP address, with any port. DNS
+    rebinding always sends the attacker's domain name, so an address is safe to accept."""
+    match = _HOST.fullmatch(header or "")
+    if match is None:
+        return False
+    name = match[1].strip("[]").lower()
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return name in names
+    return True
+
+
+class ReadOnlyHeaders:
+    """Refuse every method but GET and HEAD (405) and a foreign Host header (400), and add the
+    security headers."""
+
+    def __init__(self, app: ASGIApp, host: str) -> None:
         self.app = app
+        self.names = frozenset({"localhost", host.strip("[]").lower()})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        if not host_allowed(host, self.names):
+            response = PlainTextResponse(
+                f"unknown host {host[:100]!r}: this dashboard answers to "
+                f"{', '.join(sorted(self.names))} or an IP address",
+                status_code=400,
+            )
+            await response(scope, receive, self._with_headers(send))
             return
         if scope["method"] not in ("GET", "HEAD"):
             response = PlainTextResponse(

@@ -6,9 +6,23 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+MAX_ID = 2**63 - 1
+"""The largest id SQLite can hold; a larger one names no trial (and cannot be queried)."""
+
 
 class QueryError(ValueError):
     """A bad query parameter (answered with 400 and this message)."""
+
+
+def trial_id(text: str, what: str = "a trial id") -> int:
+    """A trial id (1 to MAX_ID) from text; QueryError otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise QueryError(f"{what} is an integer, got {text[:40]!r}") from None
+    if not 1 <= value <= MAX_ID:
+        raise QueryError(f"{what} is between 1 and {MAX_ID}, got {text[:40]}")
+    return value
 
 
 def int_param(
@@ -46,16 +60,15 @@ def json_object_param(params: Mapping[str, str], name: str) -> dict[str, Any] | 
         raise QueryError(f"{name} must be a JSON object ({exc}), got {text!r}") from None
     if not isinstance(value, dict):
         raise QueryError(f'{name} must be a JSON object such as {{"label": "candidate"}}')
+    for label, item in value.items():
+        if isinstance(item, int) and not -MAX_ID - 1 <= item <= MAX_ID:
+            raise QueryError(f"{name} filters {label!r} by an integer beyond 64 bits")
     return value
 
 
 def id_list_param(params: Mapping[str, str], name: str, *, maximum: int) -> list[int]:
     """A comma-separated list of trial ids, at most `maximum` of them."""
-    text = params.get(name) or ""
-    try:
-        ids = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise QueryError(f"{name} must be comma-separated trial ids, got {text!r}") from None
-    if len(ids) > maximum:
-        raise QueryError(f"{name} lists {len(ids)} trials; at most {maximum} at a time")
-    return ids
+    parts = [part for part in (params.get(name) or "").split(",") if part.strip()]
+    if len(parts) > maximum:
+        raise QueryError(f"{name} lists {len(parts)} trials; at most {maximum} at a time")
+    return [trial_id(part, f"each of {name}") for part in parts]

@@ -85,7 +85,7 @@ def serve_in_background(
     sock = bind(host, port)
     actual_port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(storage_spec),
+        create_app(storage_spec, host),
         log_level="warning",
         access_log=False,
         lifespan="off",

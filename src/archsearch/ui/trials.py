@@ -148,11 +148,3 @@ def _scalars(metrics: Mapping[str, Any]) -> dict[str, Any]:
         for k, v in metrics.items()
         if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
     }
-
-
-def parse_trial_id(text: str) -> int:
-    """A trial id from a URL segment."""
-    try:
-        return int(text)
-    except ValueError:
-        raise QueryError(f"a trial id is an integer, got {text!r}") from None
