@@ -34,6 +34,7 @@ from archsearch.storage.codec import (
     experiment_from_row,
     load_json,
     metric_columns,
+    storable_text,
     trial_from_row,
 )
 from archsearch.storage.connections import Connections
@@ -90,15 +91,15 @@ class SQLiteStorage(Storage):
         status = ExperimentStatus(record.status).value
         values = (
             record.id,
-            record.name,
-            record.kind,
+            storable_text(record.name),
+            storable_text(record.kind),
             status,
             *(dump_json(getattr(record, f), f) for f in _JSON_FIELDS),
             time.time() if record.created_at is None else record.created_at,
             record.started_at,
             record.ended_at,
             record.pid,
-            record.error,
+            storable_text(record.error),
         )
         marks = ", ".join("?" * len(values))
         try:
@@ -125,6 +126,8 @@ class SQLiteStorage(Storage):
                 value = ExperimentStatus(value).value
             elif name in _JSON_FIELDS:
                 value = dump_json(value, name)
+            elif isinstance(value, str):
+                value = storable_text(value)
             sets.append(f"{name} = ?")
             params.append(value)
         if changes.get("status") == ExperimentStatus.RUNNING.value:
@@ -185,7 +188,7 @@ class SQLiteStorage(Storage):
         rows = self._one_trial(
             "UPDATE trials SET status = 'running', started_at = ?, log_path = ? "
             f"WHERE experiment_id = ? AND id = ? AND status = 'waiting' RETURNING {TRIAL_COLUMNS}",
-            (time.time(), log_path, experiment_id, trial_id),
+            (time.time(), storable_text(log_path), experiment_id, trial_id),
         )
         return rows[0] if rows else self._refuse(experiment_id, trial_id, "started")
 
@@ -218,8 +221,8 @@ class SQLiteStorage(Storage):
                 value,
                 text,
                 dump_json(dict(metrics or {}), f"the metrics of trial {trial_id}"),
-                error,
-                traceback,
+                storable_text(error),
+                storable_text(traceback),
                 time.time() if ended_at is None else ended_at,
                 experiment_id,
                 trial_id,
