@@ -40,7 +40,7 @@ from archsearch.storage.codec import (
 from archsearch.storage.connections import Connections
 from archsearch.storage.paging import StatusFilter, check_page, check_status
 from archsearch.storage.queries import page_query
-from archsearch.storage.schema import prepare
+from archsearch.storage.schema import Mode, check, prepare
 
 _JSON_FIELDS = ("config", "search_space", "spec")
 _UPDATABLE = ("name", "kind", "status", *_JSON_FIELDS, "started_at", "ended_at", "pid", "error")
@@ -51,26 +51,40 @@ _CLEAR_STOP = "stop_requested = CASE WHEN status = 'running' THEN stop_requested
 
 
 class SQLiteStorage(Storage):
-    """Experiments, trials and metrics in the SQLite file at `path` (created with its parent
-    folders if missing). `busy_timeout` is how long a write waits for another writer."""
+    """Experiments, trials and metrics in the SQLite file at `path`. `busy_timeout` is how long
+    a write waits for another writer. `mode` "rwc" (the runner's) creates the file, its parent
+    folders and its schema, or migrates it; "rw" and "ro" open an existing store of this
+    version without changing its schema or journal mode (FileNotFoundError, else
+    IncompatibleStorageError), "ro" refusing every write and reading a file it may not write."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0, mode: Mode = "rwc"
+    ) -> None:
         if str(path) in ("", ":memory:") or str(path).startswith("file:"):
             raise ValueError(
                 f"SQLiteStorage needs a file path, got {str(path)!r} (every thread and process "
                 "opens the file itself, so in-memory databases and URIs cannot be shared)"
             )
         self.path = Path(path).expanduser().absolute()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connections = Connections(self.path, busy_timeout)
-        prepare(self._conn(), self.path)
+        if mode == "rwc":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.is_file():
+            raise FileNotFoundError(
+                f"no experiment store at {self.path}: nothing has been run with this storage"
+            )
+        self._connections = Connections(self.path, busy_timeout, mode)
+        if mode == "rwc":
+            prepare(self._conn(), self.path)
+        else:
+            check(self._conn(), self.path)
 
     def __repr__(self) -> str:
         return f"SQLiteStorage({str(self.path)!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Connections cannot cross processes: a pickled store is the path, reopened there.
-        return (_reopen, (str(self.path), self._connections.busy_timeout))
+        connections = self._connections
+        return (_reopen, (str(self.path), connections.busy_timeout, connections.mode))
 
     def __enter__(self) -> SQLiteStorage:
         return self
@@ -373,5 +387,5 @@ class SQLiteStorage(Storage):
         )
 
 
-def _reopen(path: str, busy_timeout: float) -> SQLiteStorage:
-    return SQLiteStorage(path, busy_timeout=busy_timeout)
+def _reopen(path: str, busy_timeout: float, mode: Mode) -> SQLiteStorage:
+    return SQLiteStorage(path, busy_timeout=busy_timeout, mode=mode)
