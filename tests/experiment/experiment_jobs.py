@@ -93,3 +93,26 @@ def misbehave(model: torch.nn.Module) -> float:
 def timed_score(model: torch.nn.Module) -> dict[str, float]:
     """The score, with the time the trial's own code began (to check the stored start)."""
     return {"default": arch_score(model), "began": time.time()}
+
+
+class Unprintable(Exception):
+    """An exception whose message cannot be made: its `__str__` raises."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no message")
+
+
+NOT_UTF8 = "file " + os.fsdecode(b"\xff")
+"""Text that is not valid UTF-8 (a lone surrogate), as a non-UTF-8 file name gives."""
+
+
+def bad_text(model: torch.nn.Module) -> dict[str, object]:
+    """'crash' raises with NOT_UTF8 in its message, 'hang' raises Unprintable, 'ok' reports
+    and returns NOT_UTF8 as extra metrics."""
+    name = type(model.op).__name__
+    if name == "Linear":
+        raise RuntimeError(f"cannot open {NOT_UTF8}")
+    if name == "Identity":
+        raise Unprintable
+    report_intermediate_result({"default": 0.5, "file": NOT_UTF8})
+    return {"default": 1.0, "file": NOT_UTF8}

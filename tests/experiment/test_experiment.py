@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 from experiment_jobs import (
+    NOT_UTF8,
     OpsOnly,
     TinySpace,
+    bad_text,
     flaky_score,
     loss_like,
     misbehave,
@@ -110,6 +112,24 @@ def test_a_segfault_and_a_hang_fail_only_their_trials(tmp_path: Path) -> None:
     assert "SIGSEGV" in (trials["crash"].error or "")
     assert trials["hang"].status is TrialStatus.TIMEOUT
     assert trials["ok"].status is TrialStatus.SUCCEEDED and trials["ok"].metric == 1.0
+
+
+def test_text_from_trials_that_is_not_utf8_and_unprintable_errors_fail_only_trials(
+    tmp_path: Path,
+) -> None:
+    exp = Experiment(OpsOnly, FunctionalEvaluator(bad_text), GridSearch())
+    assert exp.run(_config(tmp_path)) == "done"
+    storage = open_storage(tmp_path / "exp.db")
+    trials = {t.arch["op"]: t for t in storage.trials(exp.id or "")}
+    stored = NOT_UTF8.encode("utf-8", "backslashreplace").decode()  # "file \\udcff"
+    assert trials["crash"].status is TrialStatus.FAILED
+    assert trials["crash"].error == f"RuntimeError: cannot open {stored}"
+    assert stored in (trials["crash"].traceback or "")
+    assert trials["hang"].status is TrialStatus.FAILED
+    assert (trials["hang"].error or "").startswith("Unprintable")
+    ok = trials["ok"]
+    assert ok.status is TrialStatus.SUCCEEDED and ok.metrics["file"] == stored
+    assert storage.metrics(exp.id or "", ok.id)[0].metrics == {"default": 0.5, "file": stored}
 
 
 def test_minimize_picks_the_smallest_metric(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ pickling, schema versions, concurrent processes) is tested in the other files of
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -169,6 +170,31 @@ def test_a_trial_keeps_every_field_through_its_life(store: Storage, exp: str) ->
         trial = store.add_trial(exp, {"x": 1})
         store.finish_trial(exp, trial.id, TrialStatus.SUCCEEDED, metric=value)
         assert store.trial(exp, trial.id).metric == value
+
+
+BAD_TEXT = "file " + os.fsdecode(b"\xff") + " \ud800 ünï"
+"""Text that is not valid UTF-8: lone surrogates, as `os.fsdecode` gives for a raw byte."""
+STORED_BAD_TEXT = "file \\udcff \\ud800 ünï"
+"""What a store may keep instead: each lone surrogate as its Python escape (docs/multitrial.md)."""
+
+
+def test_text_that_is_not_utf8_is_stored_escaped_or_as_it_is(store: Storage, exp: str) -> None:
+    store.update_experiment(exp, name=BAD_TEXT, error=BAD_TEXT)
+    assert store.experiment(exp).name in (BAD_TEXT, STORED_BAD_TEXT)
+    store.add_trial(exp, {"path": BAD_TEXT, BAD_TEXT: 1})
+    store.start_trial(exp, 1, log_path=BAD_TEXT)
+    store.report_metrics(exp, [MetricReport(1, 0, {"default": 1.0, BAD_TEXT: [BAD_TEXT]}, 1.0)])
+    metrics = {"default": math.nan, "note": BAD_TEXT}
+    store.finish_trial(exp, 1, TrialStatus.FAILED, 0.5, metrics, BAD_TEXT, BAD_TEXT * 2)
+    back = store.trial(exp, 1)
+    escaped = back.error == STORED_BAD_TEXT
+    want = STORED_BAD_TEXT if escaped else BAD_TEXT
+    assert (back.error, back.traceback, back.log_path) == (want, want * 2, want)
+    assert back.arch == {"path": want, want: 1}
+    assert back.metrics["note"] == want and math.isnan(back.metrics["default"])
+    assert store.metrics(exp, 1)[0].metrics == {"default": 1.0, want: [want]}
+    (page,), _ = store.trial_page(exp, arch_filter={"path": want})
+    assert page.id == 1
 
 
 def test_trial_ids_count_per_experiment(store: Storage) -> None:

@@ -73,3 +73,25 @@ def test_bad_specs_are_explained(spec: str, message: str) -> None:
 def test_other_types_are_refused() -> None:
     with pytest.raises(TypeError, match="got int"):
         open_storage(42)  # type: ignore[arg-type]
+
+
+def test_readers_open_an_existing_store_only_and_ro_refuses_writes(tmp_path: Path) -> None:
+    import pickle
+    import sqlite3
+
+    from archsearch.storage import ExperimentRecord
+
+    db = tmp_path / "exp.db"
+    for mode in ("ro", "rw"):
+        with pytest.raises(FileNotFoundError, match="no experiment store"):
+            open_storage(db, mode=mode)  # type: ignore[arg-type]
+    assert not db.exists()
+    with SQLiteStorage(db) as runner:
+        runner.create_experiment(ExperimentRecord(id="e1", name="x"))
+    reader = open_storage(db, mode="ro")
+    assert [r.id for r in reader.experiments()] == ["e1"]
+    with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only|query_only"):
+        reader.request_stop("e1")
+    assert pickle.loads(pickle.dumps(reader))._connections.mode == "ro"  # type: ignore[attr-defined]
+    open_storage(db, mode="rw").request_stop("e1")  # `archsearch stop` writes rows, not schema
+    assert reader.stop_requested("e1")

@@ -28,6 +28,7 @@ from archsearch.storage import (
     storage_file,
 )
 from archsearch.storage.liveness import run_seconds
+from archsearch.storage.schema import Mode
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -83,16 +84,17 @@ def _guarded(command: Command) -> Command:
     return run
 
 
-def open_existing(spec: str | None) -> Storage:
+def open_existing(spec: str | None, mode: Mode = "ro") -> Storage:
     """The store `spec` names, refusing a file that does not exist: commands that only read
-    must not leave an empty database behind at a mistyped path."""
+    must not leave an empty database behind at a mistyped path. Readers ("ro") and `stop`
+    ("rw") change no schema or journal mode; only `resume` ("rwc") may migrate."""
     path = storage_file(spec)
     if path is not None and not path.is_file():
         raise FileNotFoundError(
             f"no experiment store at {path}: nothing has been run with this storage "
             "(check --storage, or leave it out for the default store)"
         )
-    return open_storage(spec)
+    return open_storage(spec, mode=mode)
 
 
 # -- list ------------------------------------------------------------------------------------
@@ -102,7 +104,7 @@ def list_command(args: argparse.Namespace) -> int:
     if path is not None and not path.is_file():
         print(f"no experiments in {path} (no such file)")
         return 0
-    storage = open_storage(args.storage)
+    storage = open_storage(args.storage, mode="ro")
     records = storage.experiments()
     if not records:
         print(f"no experiments in {_where(storage)}")
@@ -170,7 +172,7 @@ def resume_command(args: argparse.Namespace) -> int:
     """Continue an experiment in this process until its budget is spent."""
     from archsearch.experiment import Experiment
 
-    storage = open_existing(args.storage)
+    storage = open_existing(args.storage, mode="rwc")
     record = storage.experiment(args.id)
     if display_status(record) == "running":
         print(
@@ -251,7 +253,7 @@ def _last_failure(trials: Sequence[Trial]) -> list[str]:
 
 def stop_command(args: argparse.Namespace) -> int:
     """Ask the process running an experiment to stop, and wait until it has."""
-    storage = open_existing(args.storage)
+    storage = open_existing(args.storage, mode="rw")
     record = storage.experiment(args.id)
     state = display_status(record)
     if state == "interrupted":

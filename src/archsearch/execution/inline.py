@@ -26,6 +26,7 @@ from archsearch.execution.logs import tee_output
 from archsearch.execution.refs import Transfer
 from archsearch.execution.worker import (
     CallbackReporter,
+    describe,
     ended_result,
     overtime,
     run_job,
@@ -89,7 +90,7 @@ class InlineBackend(Backend):
         except BaseException as exc:
             # Ctrl-C inside the trial ends the runner, which cancels what it submitted and
             # waits for each result: this trial still gets its one result (else a 30 s wait).
-            error = f"interrupted: {type(exc).__name__}: {exc}".rstrip(": ")
+            error = f"interrupted: {describe(exc)}".rstrip(": ")
             self._events.append(ended_result(job.trial_id, TrialStatus.CANCELLED, error, started))
             raise
         self._events.append(result)

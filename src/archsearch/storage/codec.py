@@ -4,6 +4,12 @@ JSON has no NaN or infinity, and SQLite's JSON functions reject Python's `NaN` e
 non-finite float inside a stored mapping is written as the tagged object `{"$float": "nan"}`
 (or "inf", "-inf") and turned back into a float when read. Finite values take the fast path:
 one `json.dumps` with `allow_nan=False`.
+
+Text from user code (an exception message, a metric string, an experiment name) may not be
+valid UTF-8: a lone surrogate such as `os.fsdecode(b"\\xff") == "\\udcff"`, which SQLite
+cannot store. Every text column and every string inside a JSON column is therefore stored with
+each lone surrogate replaced by its Python escape, the six characters `\\udcff`
+(`storable_text`), so such text is kept readable and can never stop the runner.
 """
 
 from __future__ import annotations
@@ -37,15 +43,35 @@ EXPERIMENT_COLUMNS = (
 
 
 def dump_json(value: Any, what: str = "value") -> str:
-    """Compact JSON text of `value`, non-finite floats tagged; TypeError naming `what` if a
-    value cannot be stored as JSON."""
+    """Compact JSON text of `value`, non-finite floats tagged and lone surrogates escaped;
+    TypeError naming `what` if a value cannot be stored as JSON."""
     try:
         try:
-            return _dumps(value)
+            dumped = _dumps(value)
+            if _is_utf8(dumped):
+                return dumped
         except ValueError:  # a NaN or an infinity somewhere: tag them, then dump again
-            return _dumps(_tag_non_finite(value))
+            pass
+        return _dumps(_storable(value))
     except (TypeError, ValueError, RecursionError) as exc:
         raise TypeError(f"{what} cannot be stored as JSON: {exc}") from None
+
+
+def storable_text(value: str | None) -> str | None:
+    """`value` as SQLite can store it: each lone surrogate becomes the text `\\udcff`."""
+    if value is None or _is_utf8(value):
+        return value
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _is_utf8(value: str) -> bool:
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _dumps(value: Any) -> str:
@@ -61,13 +87,18 @@ def load_json(text: str) -> Any:
     return json.loads(text)
 
 
-def _tag_non_finite(value: Any) -> Any:
+def _storable(value: Any) -> Any:
+    """`value` with non-finite floats tagged and the text in keys and strings made storable."""
     if isinstance(value, float) and not math.isfinite(value):
         return {FLOAT_TAG: "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    if isinstance(value, str):
+        return storable_text(value)
     if isinstance(value, Mapping):
-        return {k: _tag_non_finite(v) for k, v in value.items()}
+        return {
+            storable_text(k) if isinstance(k, str) else k: _storable(v) for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
-        return [_tag_non_finite(v) for v in value]
+        return [_storable(v) for v in value]
     return value
 
 

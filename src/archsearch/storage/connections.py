@@ -15,15 +15,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from archsearch.storage.schema import connect
+from archsearch.storage.schema import Mode, connect
 
 
 class Connections:
     """The connections of one store to the file at `path`, one per live thread."""
 
-    def __init__(self, path: Path, busy_timeout: float) -> None:
+    def __init__(self, path: Path, busy_timeout: float, mode: Mode = "rwc") -> None:
         self.path = path
         self.busy_timeout = busy_timeout
+        self.mode = mode
         self._lock = threading.Lock()
         self._local = threading.local()
         self._open: list[tuple[threading.Thread, sqlite3.Connection]] = []
@@ -46,7 +47,7 @@ class Connections:
                     alive.append((thread, old))
                 else:
                     old.close()
-            conn = connect(self.path, self.busy_timeout)
+            conn = connect(self.path, self.busy_timeout, self.mode)
             alive.append((threading.current_thread(), conn))
             self._open = alive
             self._local.conn = conn

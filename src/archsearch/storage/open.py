@@ -8,6 +8,7 @@ from pathlib import Path
 
 from archsearch.space import archsearch_home
 from archsearch.storage.base import Storage
+from archsearch.storage.schema import Mode
 from archsearch.storage.sqlite import SQLiteStorage
 
 DEFAULT_FILE = "experiments.db"
@@ -20,7 +21,7 @@ StorageSpec = str | os.PathLike[str] | Storage | None
 """What `open_storage` accepts."""
 
 
-def open_storage(spec: StorageSpec = None) -> Storage:
+def open_storage(spec: StorageSpec = None, *, mode: Mode = "rwc") -> Storage:
     """The store that `spec` names.
 
     - None: `archsearch_home() / "experiments.db"` (`$ARCHSEARCH_HOME`, else `~/.archsearch`);
@@ -30,13 +31,15 @@ def open_storage(spec: StorageSpec = None) -> Storage:
     - `sqlite:///PATH`: as SQLAlchemy reads it, `sqlite:///runs/x.db` is relative to the working
       folder and `sqlite:////abs/x.db` is absolute.
 
-    Missing parent folders are created. Other URL schemes raise ValueError.
+    Missing parent folders are created. Other URL schemes raise ValueError. `mode` is
+    `SQLiteStorage`'s: "rwc" (the runner) creates or migrates; a reader passes "ro" and
+    opens an existing store without changing anything.
     """
     if isinstance(spec, Storage):
         return spec
     path = storage_file(spec)
     assert path is not None  # only a Storage has no file
-    return SQLiteStorage(path)
+    return SQLiteStorage(path, mode=mode)
 
 
 def storage_file(spec: StorageSpec = None) -> Path | None:

@@ -7,9 +7,16 @@ known); a file from a newer archsearch is rejected, because this code cannot kno
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Literal
+
+Mode = Literal["rwc", "rw", "ro"]
+"""How a store opens its file, as SQLite's URI `mode`: "rwc" (the runner) creates the file and
+its schema or migrates it; "rw" (`archsearch stop`) writes rows of an existing store; "ro" (list,
+export, the dashboard) only reads. Only "rwc" ever changes the schema or the journal mode."""
 
 SCHEMA_VERSION = 1
 """The version this code writes; bump it with a step in MIGRATIONS."""
@@ -74,16 +81,29 @@ class IncompatibleStorageError(RuntimeError):
     """The database file was written by another archsearch version (or is not ours)."""
 
 
-def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+def connect(path: Path, busy_timeout: float, mode: Mode = "rwc") -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit) with this store's pragmas.
 
     `synchronous=NORMAL` in WAL mode syncs at checkpoints, not at every commit: a power cut may
     lose the last commits but never corrupts the file, and each write costs microseconds.
+    A reader ("ro") whose file or folder it may write opens it "rw" all the same, without
+    writing (`query_only`): a read-only connection would leave -wal and -shm files behind.
     """
-    conn = sqlite3.connect(
-        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-    )
+    read_only = mode == "ro"
+    if read_only and os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        mode = "rw"
+    conn = _open(path, busy_timeout, mode, immutable=False)
+    if mode == "ro":
+        try:
+            conn.execute("PRAGMA user_version").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL file in a folder we may not write, with no -shm beside it: SQLite can read
+            # it only as immutable (nobody can be writing it where we cannot create a file).
+            conn.close()
+            conn = _open(path, busy_timeout, mode, immutable=True)
     try:
+        if read_only:  # opened "rw" above: refuse writes all the same
+            conn.execute("PRAGMA query_only = ON")
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -93,6 +113,32 @@ def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
             raise
         raise IncompatibleStorageError(f"{path} is not an SQLite database: {exc}") from None
     return conn
+
+
+def _open(path: Path, busy_timeout: float, mode: Mode, immutable: bool) -> sqlite3.Connection:
+    uri = f"{path.as_uri()}?mode={mode}" + ("&immutable=1" if immutable else "")
+    return sqlite3.connect(
+        uri, timeout=busy_timeout, isolation_level=None, check_same_thread=False, uri=True
+    )
+
+
+def check(conn: sqlite3.Connection, path: Path, version: int = SCHEMA_VERSION) -> None:
+    """Refuse a file that is not archsearch storage of this version, changing nothing: what
+    readers do instead of `prepare`."""
+    found = _version(conn)
+    if found == version:
+        return
+    _refuse_newer(path, found, version)
+    if found == 0:
+        _refuse_foreign(conn, path)
+        raise IncompatibleStorageError(
+            f"{path} holds no archsearch store (it is an empty database); "
+            "nothing has been run with this storage"
+        )
+    raise IncompatibleStorageError(
+        f"{path} has storage schema version {found}, older than this archsearch reads "
+        f"(version {version}); resuming an experiment in it migrates it"
+    )
 
 
 def prepare(
@@ -132,18 +178,9 @@ def _create_or_migrate(
     conn: sqlite3.Connection, path: Path, version: int, migrations: Mapping[int, Sequence[str]]
 ) -> None:
     found = _version(conn)
-    if found > version:
-        raise IncompatibleStorageError(
-            f"{path} has storage schema version {found}, newer than this archsearch reads "
-            f"(version {version}); upgrade archsearch or use another storage file"
-        )
+    _refuse_newer(path, found, version)
     if found == 0:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type='table'")]
-        if tables:
-            raise IncompatibleStorageError(
-                f"{path} is an SQLite database but not archsearch storage "
-                f"(it has tables {', '.join(tables)}); use another file"
-            )
+        _refuse_foreign(conn, path)
         for statement in SCHEMA:  # SCHEMA is always the current version's shape
             conn.execute(statement)
         found = version
@@ -156,3 +193,21 @@ def _create_or_migrate(
         for statement in migrations[step]:
             conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {int(version)}")
+
+
+def _refuse_newer(path: Path, found: int, version: int) -> None:
+    if found > version:
+        raise IncompatibleStorageError(
+            f"{path} has storage schema version {found}, newer than this archsearch reads "
+            f"(version {version}); upgrade archsearch or use another storage file"
+        )
+
+
+def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse an unversioned file that has tables: another application's database."""
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type='table'")]
+    if tables:
+        raise IncompatibleStorageError(
+            f"{path} is an SQLite database but not archsearch storage "
+            f"(it has tables {', '.join(tables)}); use another file"
+        )

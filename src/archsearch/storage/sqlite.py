@@ -34,12 +34,13 @@ from archsearch.storage.codec import (
     experiment_from_row,
     load_json,
     metric_columns,
+    storable_text,
     trial_from_row,
 )
 from archsearch.storage.connections import Connections
 from archsearch.storage.paging import StatusFilter, check_page, check_status
 from archsearch.storage.queries import page_query
-from archsearch.storage.schema import prepare
+from archsearch.storage.schema import Mode, check, prepare
 
 _JSON_FIELDS = ("config", "search_space", "spec")
 _UPDATABLE = ("name", "kind", "status", *_JSON_FIELDS, "started_at", "ended_at", "pid", "error")
@@ -50,26 +51,40 @@ _CLEAR_STOP = "stop_requested = CASE WHEN status = 'running' THEN stop_requested
 
 
 class SQLiteStorage(Storage):
-    """Experiments, trials and metrics in the SQLite file at `path` (created with its parent
-    folders if missing). `busy_timeout` is how long a write waits for another writer."""
+    """Experiments, trials and metrics in the SQLite file at `path`. `busy_timeout` is how long
+    a write waits for another writer. `mode` "rwc" (the runner's) creates the file, its parent
+    folders and its schema, or migrates it; "rw" and "ro" open an existing store of this
+    version without changing its schema or journal mode (FileNotFoundError, else
+    IncompatibleStorageError), "ro" refusing every write and reading a file it may not write."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0, mode: Mode = "rwc"
+    ) -> None:
         if str(path) in ("", ":memory:") or str(path).startswith("file:"):
             raise ValueError(
                 f"SQLiteStorage needs a file path, got {str(path)!r} (every thread and process "
                 "opens the file itself, so in-memory databases and URIs cannot be shared)"
             )
         self.path = Path(path).expanduser().absolute()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._connections = Connections(self.path, busy_timeout)
-        prepare(self._conn(), self.path)
+        if mode == "rwc":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.is_file():
+            raise FileNotFoundError(
+                f"no experiment store at {self.path}: nothing has been run with this storage"
+            )
+        self._connections = Connections(self.path, busy_timeout, mode)
+        if mode == "rwc":
+            prepare(self._conn(), self.path)
+        else:
+            check(self._conn(), self.path)
 
     def __repr__(self) -> str:
         return f"SQLiteStorage({str(self.path)!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Connections cannot cross processes: a pickled store is the path, reopened there.
-        return (_reopen, (str(self.path), self._connections.busy_timeout))
+        connections = self._connections
+        return (_reopen, (str(self.path), connections.busy_timeout, connections.mode))
 
     def __enter__(self) -> SQLiteStorage:
         return self
@@ -90,15 +105,15 @@ class SQLiteStorage(Storage):
         status = ExperimentStatus(record.status).value
         values = (
             record.id,
-            record.name,
-            record.kind,
+            storable_text(record.name),
+            storable_text(record.kind),
             status,
             *(dump_json(getattr(record, f), f) for f in _JSON_FIELDS),
             time.time() if record.created_at is None else record.created_at,
             record.started_at,
             record.ended_at,
             record.pid,
-            record.error,
+            storable_text(record.error),
         )
         marks = ", ".join("?" * len(values))
         try:
@@ -125,6 +140,8 @@ class SQLiteStorage(Storage):
                 value = ExperimentStatus(value).value
             elif name in _JSON_FIELDS:
                 value = dump_json(value, name)
+            elif isinstance(value, str):
+                value = storable_text(value)
             sets.append(f"{name} = ?")
             params.append(value)
         if changes.get("status") == ExperimentStatus.RUNNING.value:
@@ -185,7 +202,7 @@ class SQLiteStorage(Storage):
         rows = self._one_trial(
             "UPDATE trials SET status = 'running', started_at = ?, log_path = ? "
             f"WHERE experiment_id = ? AND id = ? AND status = 'waiting' RETURNING {TRIAL_COLUMNS}",
-            (time.time(), log_path, experiment_id, trial_id),
+            (time.time(), storable_text(log_path), experiment_id, trial_id),
         )
         return rows[0] if rows else self._refuse(experiment_id, trial_id, "started")
 
@@ -220,8 +237,8 @@ class SQLiteStorage(Storage):
                 value,
                 text,
                 dump_json(dict(metrics or {}), f"the metrics of trial {trial_id}"),
-                error,
-                traceback,
+                storable_text(error),
+                storable_text(traceback),
                 time.time() if ended_at is None else ended_at,
                 started_at,
                 experiment_id,
@@ -373,5 +390,5 @@ class SQLiteStorage(Storage):
         )
 
 
-def _reopen(path: str, busy_timeout: float) -> SQLiteStorage:
-    return SQLiteStorage(path, busy_timeout=busy_timeout)
+def _reopen(path: str, busy_timeout: float, mode: Mode) -> SQLiteStorage:
+    return SQLiteStorage(path, busy_timeout=busy_timeout, mode=mode)

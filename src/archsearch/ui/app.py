@@ -108,7 +108,7 @@ class _Store:
         if self._storage is None:
             from archsearch.storage import open_storage
 
-            self._storage = open_storage(self.source)
+            self._storage = open_storage(self.source, mode="ro")  # the dashboard only reads
         return self._storage
 
 
