@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from archsearch import strategy as strategies
 from archsearch.classic.legacy_config import LegacyConfigError, from_v1, is_v1
+from archsearch.classic.safe_yaml import YamlInputError, load_yaml
 from archsearch.classic.script import ScriptEvaluator
 from archsearch.classic.tuner import TunerStrategy
 from archsearch.experiment import Experiment, ExperimentConfig
@@ -118,9 +117,9 @@ def load_run_config(path: str | os.PathLike[str]) -> RunConfig:
     if not file.is_file():
         raise RunConfigError(f"config file {path} does not exist")
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise RunConfigError(f"{path}: not valid YAML: {exc}") from None
+        data = load_yaml(file.read_text(encoding="utf-8"))
+    except YamlInputError as exc:
+        raise RunConfigError(f"{path}: {exc}") from None
     if not isinstance(data, Mapping):
         raise RunConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
     if is_v1(data):

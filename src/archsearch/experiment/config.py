@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 
 from archsearch.execution import BACKENDS
 from archsearch.experiment.training_service import LocalConfig
-from archsearch.space import OPTIMIZE_MODES, OptimizeMode
+from archsearch.space import OPTIMIZE_MODES, OptimizeMode, shorten
+from archsearch.storage import storage_file
 
 EXECUTION_ENGINES = ("py", "base")
 """NNI's execution engines that mean what archsearch does: run the user's Python model."""
@@ -35,17 +36,18 @@ def parse_duration(value: Any, name: str = "duration") -> float | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        raise ValueError(f"{name} must be seconds or a string like '10m', got {value!r}")
+        raise ValueError(f"{name} must be seconds or a string like '10m', got {shorten(value)}")
     if isinstance(value, (int, float)):
-        seconds = float(value)
+        seconds = float(value) if abs(value) < 1e300 else math.inf  # no OverflowError for 10**400
     elif isinstance(value, str) and (match := _DURATION.match(value)):
         seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
     else:
         raise ValueError(
-            f"{name} must be seconds or a string like '30s', '10m', '2h', '1d'; got {value!r}"
+            f"{name} must be seconds or a string like '30s', '10m', '2h', '1d'; "
+            f"got {shorten(value)}"
         )
     if not math.isfinite(seconds) or seconds <= 0:
-        raise ValueError(f"{name} must be a positive duration, got {value!r}")
+        raise ValueError(f"{name} must be a positive duration, got {shorten(value)}")
     return seconds
 
 
@@ -54,7 +56,7 @@ def _positive_int(value: Any, name: str, *, allow_none: bool, minimum: int = 1) 
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         none = " or None" if allow_none else ""
-        raise ValueError(f"{name} must be an integer >= {minimum}{none}, got {value!r}")
+        raise ValueError(f"{name} must be an integer >= {minimum}{none}, got {shorten(value)}")
     return value
 
 
@@ -170,15 +172,15 @@ def _check(name: str, value: Any) -> Any:
         return LocalConfig.of(value)
     if name == "execution_engine":
         if value not in EXECUTION_ENGINES:
-            hint = _OTHER_ENGINES.get(value, "")
+            hint = _OTHER_ENGINES.get(value, "") if isinstance(value, str) else ""
             raise ValueError(
                 f"execution_engine must be one of {list(EXECUTION_ENGINES)} (both run the Python "
-                f"model), got {value!r}" + (f"; {hint}" if hint else "")
+                f"model), got {shorten(value)}" + (f"; {hint}" if hint else "")
             )
         return value
     if name == "experiment_name":
         if value is not None and not isinstance(value, str):
-            raise ValueError(f"experiment_name must be a string, got {value!r}")
+            raise ValueError(f"experiment_name must be a string, got {shorten(value)}")
         return value
     if name == "trial_concurrency":
         return _positive_int(value, name, allow_none=False)
@@ -189,23 +191,29 @@ def _check(name: str, value: Any) -> Any:
     if name in ("max_duration", "max_trial_duration"):
         return parse_duration(value, name)
     if name == "execution":
-        if value not in BACKENDS:
+        if not isinstance(value, str) or value not in BACKENDS:
             why = (
                 "Ray execution is not available in this version"
                 if value == "ray"
                 else "trials run on this machine: NNI's remote, cluster and cloud training "
                 "services are not available"
             )
-            raise ValueError(f"execution must be one of {list(BACKENDS)}, got {value!r} ({why})")
+            raise ValueError(
+                f"execution must be one of {list(BACKENDS)}, got {shorten(value)} ({why})"
+            )
         return value
     if name == "optimize_mode":
         if value not in OPTIMIZE_MODES:
-            raise ValueError(f"optimize_mode must be one of {list(OPTIMIZE_MODES)}, got {value!r}")
+            raise ValueError(
+                f"optimize_mode must be one of {list(OPTIMIZE_MODES)}, got {shorten(value)}"
+            )
         return value
     if name == "storage":
-        if value is None or isinstance(value, str):
-            return value
         if isinstance(value, os.PathLike):
-            return os.fspath(value)
-        raise ValueError(f"storage must be a path or 'sqlite:///path', got {value!r}")
+            value = os.fspath(value)
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"storage must be a path or 'sqlite:///path', got {shorten(value)}")
+        if value is not None:
+            storage_file(value)  # refuses what open_storage would refuse; opens nothing
+        return value
     raise AssertionError(name)

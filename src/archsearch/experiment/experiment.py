@@ -89,6 +89,10 @@ class Experiment:
         self._stop_asked.clear()
         self.config = config or self.config or ExperimentConfig()
         self.config.validate()
+        # Everything that can refuse this run comes before the record: a refused run stores nothing.
+        backend = BACKENDS[self.config.execution]
+        model_space = backend.transfer.ref(self.model_space, "model space")
+        evaluator = backend.transfer.ref(self.evaluator, "evaluator")
         storage = self.storage
         if self.id is None:
             self.id = self._create_record(storage, self.config)
@@ -101,13 +105,12 @@ class Experiment:
         )
         if port is not None:
             self._serve(port)
-        backend = BACKENDS[self.config.execution]
         plan = RunPlan(
             experiment_id=self.id,
             space=self.search_space,
             config=self.config,
-            model_space=backend.transfer.ref(self.model_space, "model space"),
-            evaluator=backend.transfer.ref(self.evaluator, "evaluator"),
+            model_space=model_space,
+            evaluator=evaluator,
             log_dir=storage.log_dir(self.id),
             elapsed_before=float(record.spec.get("elapsed_s", 0.0)) + lost_run(storage, record),
         )

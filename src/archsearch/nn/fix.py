@@ -18,6 +18,7 @@ from archsearch.nn.layer_choice import LayerChoice
 from archsearch.nn.repeat import Repeat
 from archsearch.nn.walk import ModelChoices, walk
 from archsearch.nn.weights import copy_overlap, reset_parameters
+from archsearch.space import InvalidArchitectureError
 
 
 def fix(
@@ -58,10 +59,12 @@ def apply_fixed_architecture(
     """
     if isinstance(arch, (str, os.PathLike)):
         with open(arch, encoding="utf-8") as f:
-            arch = json.load(f)
-    assert isinstance(arch, Mapping)
+            try:
+                arch = json.load(f)
+            except (ValueError, RecursionError) as exc:  # bad JSON, a huge int, deep nesting
+                raise InvalidArchitectureError(f"{os.fspath(f.name)}: not JSON: {exc}") from None
     choices = walk(model)
-    canonical = choices.space.validate(arch)
+    canonical = choices.space.validate(arch)  # type: ignore[arg-type]  # validate checks it
     return _Fixer(canonical, choices.value_of(canonical)).visit(model)
 
 

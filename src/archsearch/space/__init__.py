@@ -18,7 +18,7 @@ from archsearch.space.trial import (
     best_trials,
     score,
 )
-from archsearch.space.values import same_value, to_json_value
+from archsearch.space.values import same_value, shorten, to_json_value
 
 __all__ = [
     "OPTIMIZE_MODES",
@@ -37,5 +37,6 @@ __all__ = [
     "best_trials",
     "same_value",
     "score",
+    "shorten",
     "to_json_value",
 ]

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from archsearch.space.values import same_value, to_json_value
+from archsearch.space.values import same_value, shorten, to_json_value
 
 
 class InvalidArchitectureError(ValueError):
@@ -30,6 +30,10 @@ def _is_bool_mask(value: list[Any]) -> bool:
 def _is_float_mask(value: list[Any]) -> bool:
     numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
     return bool(value) and numbers and any(isinstance(v, float) for v in value)
+
+
+def _is_mask(value: list[Any]) -> bool:
+    return _is_bool_mask(value) or _is_float_mask(value)
 
 
 def _has_non_finite(value: list[Any]) -> bool:
@@ -82,9 +86,9 @@ class Dimension(ABC):
         """The classic `ss-gen` entry: `{"_type": ..., "_value": ...}`."""
 
     def error(self, value: Any, problem: str, options: str) -> InvalidArchitectureError:
-        """An error that names this label, the rejected value and what would be valid."""
+        """An error naming this label, the rejected value (shortened) and what would be valid."""
         return InvalidArchitectureError(
-            f"label {self.label!r}: {problem} (got {value!r}); valid options: {options}"
+            f"label {self.label!r}: {problem} (got {shorten(value)}); valid options: {options}"
         )
 
 
@@ -116,6 +120,9 @@ class LayerChoiceDim(Dimension):
 
     def canonical(self, value: Any) -> str:
         options = f"one of {list(self.names)} or an index 0..{len(self.names) - 1}"
+        # A one-element list wraps a choice; unwrapped in a loop, so any nesting depth is safe.
+        while isinstance(value, (list, tuple)) and len(value) == 1 and not _is_mask(list(value)):
+            value = value[0]
         if isinstance(value, str):
             if value in self.names:
                 return value
@@ -126,7 +133,7 @@ class LayerChoiceDim(Dimension):
             raise self.error(value, "index out of range", options)
         if isinstance(value, (list, tuple)):
             value = list(value)
-            if _is_bool_mask(value) or _is_float_mask(value):
+            if _is_mask(value):
                 if len(value) != len(self.names):
                     raise self.error(value, f"mask must have {len(self.names)} entries", options)
                 if _has_non_finite(value):
@@ -137,8 +144,6 @@ class LayerChoiceDim(Dimension):
                 if not picked:
                     raise self.error(value, "mask selects nothing", options)
                 return self.names[_ranked(value)[0]]
-            if len(value) == 1:
-                return self.canonical(value[0])
             raise self.error(value, "a layer choice selects exactly one candidate", options)
         raise self.error(value, "not a candidate name, index or mask", options)
 
@@ -208,13 +213,13 @@ class InputChoiceDim(Dimension):
             return self.names.index(item)
         if isinstance(item, int) and not isinstance(item, bool) and 0 <= item < self.n_candidates:
             return item
-        raise self.error(value, f"{item!r} is not one of the inputs", self._options_text())
+        raise self.error(value, f"{shorten(item)} is not one of the inputs", self._options_text())
 
     def canonical(self, value: Any) -> list[int]:
         # A bare value is one input; only a list can be a mask (a lone True is not a mask).
         is_list = isinstance(value, (list, tuple))
         items = list(value) if is_list else [value]
-        if is_list and (_is_bool_mask(items) or _is_float_mask(items)):
+        if is_list and _is_mask(items):
             if len(items) != self.n_candidates:
                 raise self.error(
                     value, f"mask must have {self.n_candidates} entries", self._options_text()
@@ -284,12 +289,12 @@ class ValueChoiceDim(Dimension):
         options = f"one of {list(self.values)}"
         try:
             normal = to_json_value(value)
-        except TypeError:
-            raise self.error(value, "not a JSON value", options) from None
+        except TypeError as exc:
+            raise self.error(value, f"not a JSON value: {exc}", options) from None
         for candidate in self.values:
             if same_value(candidate, normal):
                 return to_json_value(candidate)
-        if isinstance(normal, list) and (_is_bool_mask(normal) or _is_float_mask(normal)):
+        if isinstance(normal, list) and _is_mask(normal):
             if len(normal) != len(self.values):
                 raise self.error(value, f"mask must have {len(self.values)} entries", options)
             picked = [i for i, v in enumerate(normal) if v]

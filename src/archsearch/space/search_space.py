@@ -15,7 +15,7 @@ from archsearch.space.dimensions import (
     LayerChoiceDim,
     ValueChoiceDim,
 )
-from archsearch.space.values import to_json_value
+from archsearch.space.values import shorten, to_json_value
 
 Architecture = dict[str, Any]
 """A JSON-able dict label → choice (DESIGN.md §7 gives the canonical value of each kind)."""
@@ -92,7 +92,9 @@ class SearchSpace(Mapping[str, Dimension]):
         ]
         unknown = [label for label in arch if label not in self._dims]
         if unknown:
-            problems.append(f"unknown labels {unknown}; the space has labels {self.labels}")
+            problems.append(
+                f"unknown labels {shorten(unknown)}; the space has labels {self.labels}"
+            )
         result: Architecture = {}
         for label, dim in self._dims.items():
             if label in arch:

@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from archsearch.space import archsearch_home
+from archsearch.space import archsearch_home, shorten
 from archsearch.storage.base import Storage
 from archsearch.storage.schema import Mode
 from archsearch.storage.sqlite import SQLiteStorage
@@ -65,17 +65,20 @@ def _path_of(spec: str) -> str:
         path = spec[len(SQLITE_PREFIX) :]
         if not path or path == ":memory:" or "?" in path:
             raise ValueError(
-                f"storage {spec!r} names no database file; write sqlite:///relative/path.db "
+                f"storage {shorten(spec)} names no database file; write sqlite:///relative/path.db "
                 "or sqlite:////absolute/path.db (query options and :memory: are not supported)"
             )
         return path
     if _URL.match(spec):
         raise ValueError(
-            f"unsupported storage {spec!r}: use a file path or sqlite:///path "
+            f"unsupported storage {shorten(spec)}: use a file path or sqlite:///path "
             "(sqlite:///relative.db, sqlite:////absolute.db); only SQLite is supported"
         )
-    if not spec.strip():
-        raise ValueError("storage is an empty string; give a file path or sqlite:///path")
+    if not spec.strip() or spec == ":memory:" or spec.startswith("file:"):
+        raise ValueError(
+            f"storage {shorten(spec)} needs a file path or sqlite:///path, not an empty string, "
+            ":memory: or a file: URI (every trial worker opens the file itself)"
+        )
     return spec
 
 
