@@ -15,6 +15,7 @@ from archsearch.execution.local import LocalBackend
 from archsearch.execution.main_script import stop_if_importing_main
 from archsearch.execution.refs import NotTransferableError, Ref, Transfer
 from archsearch.execution.threads import ThreadBackend
+from archsearch.execution.worker import describe
 
 BACKENDS: dict[str, type[Backend]] = {
     "inline": InlineBackend,
@@ -40,5 +41,6 @@ __all__ = [
     "TrialResult",
     "TrialTimeout",
     "check_duration",
+    "describe",
     "stop_if_importing_main",
 ]

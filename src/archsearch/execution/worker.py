@@ -79,18 +79,20 @@ def storable(metrics: Mapping[str, Any]) -> Mapping[str, Any]:
 def failed_result(trial_id: int, exc: BaseException, started: float) -> TrialResult:
     """The FAILED result of a trial that raised `exc` (call it inside the `except` block, so
     the traceback is the exception's)."""
-    error = describe(exc).splitlines()[0][:500]
-    return ended_result(trial_id, TrialStatus.FAILED, error, started, traceback.format_exc())
+    return ended_result(
+        trial_id, TrialStatus.FAILED, describe(exc), started, traceback.format_exc()
+    )
 
 
 def describe(exc: BaseException) -> str:
-    """'Type: message' of `exc`; the type alone when its `__str__` itself raises (user code
-    must not be able to turn a trial's failure into the runner's)."""
+    """The one-line reason stored for `exc`: 'Type: first line of the message', at most 500
+    characters; the type alone when its `__str__` itself raises (user code must not be able to
+    turn its own failure into the runner's)."""
     try:
         message = str(exc)
     except Exception:
         return f"{type(exc).__name__} (its message could not be made: str() raised)"
-    return f"{type(exc).__name__}: {message}"
+    return f"{type(exc).__name__}: {message}".splitlines()[0][:500]
 
 
 def ended_result(

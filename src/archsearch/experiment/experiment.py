@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from archsearch.evaluator.base import TrialEvaluator
 from archsearch.evaluator.run import build_model, debug_run, model_instance
-from archsearch.execution import BACKENDS, stop_if_importing_main
+from archsearch.execution import BACKENDS, describe, stop_if_importing_main
 from archsearch.experiment.config import ExperimentConfig
 from archsearch.experiment.runner import Runner, RunPlan
 from archsearch.experiment.stored import load_part, lost_run, spec_ref
@@ -134,7 +134,7 @@ class Experiment:
             status = ExperimentStatus.STOPPED
             raise
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = describe(exc)
             raise
         finally:
             spec = dict(storage.experiment(self.id).spec)

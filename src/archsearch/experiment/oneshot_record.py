@@ -25,6 +25,7 @@ import traceback
 from collections.abc import Mapping, Sized
 from typing import TYPE_CHECKING, Any
 
+from archsearch.execution import describe
 from archsearch.oneshot.base import score
 from archsearch.oneshot.callbacks import Callback
 from archsearch.space import TrialStatus
@@ -86,7 +87,7 @@ class RecordToStorage(Callback):
         self._end(
             TrialStatus.CANCELLED if interrupted else TrialStatus.FAILED,
             ExperimentStatus.STOPPED if interrupted else ExperimentStatus.FAILED,
-            error=f"{type(error).__name__}: {error}".splitlines()[0][:500],
+            error=describe(error),
             traceback="".join(traceback.format_exception(error)),
         )
 
