@@ -36,4 +36,3 @@ def test_a_strategy_raising_an_unprintable_error_is_recorded_and_reraised(tmp_pa
     record = open_storage(db).experiment(exp.id or "")
     assert record.status.value == "failed"
     assert record.error is not None and record.error.startswith("Unprintable")
-
