@@ -158,6 +158,7 @@ def documented_log_pdf(observations: Observations, estimator: Estimator, code: C
 
 
 def test_past_the_tail_densities_follow_the_documented_segment_weights() -> None:
+    pytest.importorskip("optuna")
     from optuna.samplers._tpe.sampler import default_weights
 
     observations = filled(3 * parzen.SEGMENT_MAX + parzen.TAIL + 5)
@@ -173,12 +174,11 @@ def test_past_the_tail_densities_follow_the_documented_segment_weights() -> None
     for code in codes:
         got = above.log_pdf(code, observations.mask(code))
         assert got == pytest.approx(documented_log_pdf(observations, above, code), abs=1e-7)
-    # ... and stay close to Optuna's exact ramp.
+    # ... and stay close to Optuna's exact ramp (measured: under 1e-4).
     _, reference = optuna_estimators(observations)
     exact = optuna_log_pdf(reference, codes)
     deviation = [abs(a - b) for a, b in zip(ours(above, observations, codes), exact, strict=True)]
-    print(max(deviation))
-    assert max(deviation) < 0.5
+    assert max(deviation) < 1e-3
     assert ours(below, observations, codes) == pytest.approx(
         optuna_log_pdf(optuna_estimators(observations)[0], codes), rel=1e-9
     )

@@ -18,10 +18,13 @@ observations stored column-wise: per label and option, an int whose bit j says w
 observation `start + j` chose that option. A density reads a segment with a handful of
 big-int operations (the labels' bit vectors are added bit-sliced, then the count of
 observations at each number of matches is a popcount), not one step per observation, so
-asking costs O(segments) int operations. The one approximation: inside a segment every
-above-set observation gets the mean of the weights Optuna gives that segment's observations
-(each segment's total weight is Optuna's exactly). Below `TAIL` observations the estimators
-are Optuna's exactly.
+asking costs O(segments) int operations; the split and the segments change by O(1) per tell.
+Below `TAIL` observations the estimators are Optuna's exactly. The one approximation: in a
+segment, when more than `EXACT_LEVEL` observations share a number of matches with the
+candidate, they weigh their count times the segment's mean weight (the mean of Optuna's
+weights of its above-set observations, so each segment's total weight is Optuna's); fewer are
+weighted one by one, so the nearest kernels, which dominate a density, keep their own weight.
+The univariate marginals use the segment's mean weight throughout.
 """
 
 from __future__ import annotations
