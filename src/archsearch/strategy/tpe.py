@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from archsearch.space import (
     Architecture,
@@ -64,8 +65,8 @@ class TPE(Strategy):
         self._labels = list(space)
         self._options = [list(dim.options()) for dim in space.values()]
         self._index = [
-            {arch_key({label: to_json_value(v)}): i for i, v in enumerate(options)}
-            for label, options in zip(self._labels, self._options, strict=True)
+            {_value_key(to_json_value(v)): i for i, v in enumerate(options)}
+            for options in self._options
         ]
         self.observations = Observations([len(options) for options in self._options])
         self._seen = SeenArchitectures(space)
@@ -80,8 +81,7 @@ class TPE(Strategy):
         except InvalidArchitectureError:
             return  # a trial of another space (edited history) teaches nothing here
         code = tuple(
-            index[arch_key({label: v})]
-            for index, (label, v) in zip(self._index, arch.items(), strict=True)
+            index[_value_key(v)] for index, v in zip(self._index, arch.values(), strict=True)
         )
         self.observations.add(code, value)
 
@@ -143,3 +143,10 @@ class TPE(Strategy):
             f"n_ei_candidates={self.n_ei_candidates}, multivariate={self.multivariate}, "
             f"dedup={self.dedup})"
         )
+
+
+def _value_key(value: Any) -> Any:
+    """A dict key of a canonical value: itself for a str or an int (most options; cheap on
+    every tell), else its JSON as in `arch_key` (lists, floats, None)."""
+    kind = type(value)
+    return (kind, value) if kind is str or kind is int else arch_key({"": value})
