@@ -10,7 +10,7 @@ from torch.nn import Module, Parameter, functional, init, utils
 from archsearch.nn.cell import Cell
 from archsearch.nn.choice_args import ChoiceArgs, basic_unit
 from archsearch.nn.fix import apply_fixed_architecture, fix
-from archsearch.nn.fixed import FixedCell, FixedInputChoice
+from archsearch.nn.fixed import FixedCell, FixedInputChoice, FixedLayerChoice
 from archsearch.nn.input_choice import InputChoice
 from archsearch.nn.layer_choice import LayerChoice
 from archsearch.nn.layers import *  # noqa: F403  (value-choice-aware layers shadow torch.nn's)
@@ -27,6 +27,7 @@ __all__ = [
     "ChoiceExpression",
     "FixedCell",
     "FixedInputChoice",
+    "FixedLayerChoice",
     "InputChoice",
     "LayerChoice",
     "ModelChoices",

@@ -12,7 +12,7 @@ import torch
 
 from archsearch.nn.cell import Cell
 from archsearch.nn.choice_args import ChoiceArgs
-from archsearch.nn.fixed import FixedCell, FixedInputChoice
+from archsearch.nn.fixed import FixedCell, FixedInputChoice, FixedLayerChoice
 from archsearch.nn.input_choice import InputChoice
 from archsearch.nn.layer_choice import LayerChoice
 from archsearch.nn.repeat import Repeat
@@ -103,10 +103,23 @@ class _Fixer:
 
     def replace(self, module: torch.nn.Module) -> torch.nn.Module:
         if isinstance(module, LayerChoice):
-            return self.visit(module[self.arch[module.label]])
+            name = self.arch[module.label]
+            chosen = self.visit(module[name])
+            if not module.return_mask and module.reduction != "none":
+                return chosen
+            index, length = module.names.index(name), len(module)
+            wrapped = FixedLayerChoice(
+                name, chosen, index, length, module.reduction, module.return_mask
+            )
+            return self.wiring(wrapped, module)
         if isinstance(module, InputChoice):
-            chosen = self.arch[module.label]
-            selector = FixedInputChoice(chosen, module.reduction, module.n_candidates, module.names)
+            selector = FixedInputChoice(
+                self.arch[module.label],
+                module.reduction,
+                module.n_candidates,
+                module.names,
+                module.return_mask,
+            )
             return self.wiring(selector, module)
         if isinstance(module, Repeat):
             choice = module.depth_choice

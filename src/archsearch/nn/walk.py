@@ -73,7 +73,11 @@ class _Builder:
                 self.add(LayerChoiceDim(module.label, tuple(module.names)), path)
             elif isinstance(module, InputChoice):
                 dim = InputChoiceDim(
-                    module.label, module.n_candidates, module.n_chosen, tuple(module.names)
+                    module.label,
+                    module.n_candidates,
+                    module.n_chosen,
+                    tuple(module.names),
+                    module.default_all and module.n_chosen is None,
                 )
                 self.add(dim, path)
             elif isinstance(module, Repeat) and module.depth_choice is not None:
