@@ -16,6 +16,7 @@ from archsearch.nn.layer_choice import LayerChoice
 from archsearch.nn.layers import *  # noqa: F403  (value-choice-aware layers shadow torch.nn's)
 from archsearch.nn.model_wrapper import model_wrapper
 from archsearch.nn.mutable import Mutable
+from archsearch.nn.parameter_choice import ModelParameterChoice
 from archsearch.nn.repeat import Repeat
 from archsearch.nn.scope import MutableScope
 from archsearch.nn.value_choice import ChoiceExpression, ValueChoice
@@ -31,6 +32,7 @@ __all__ = [
     "InputChoice",
     "LayerChoice",
     "ModelChoices",
+    "ModelParameterChoice",
     "Module",
     "Mutable",
     "MutableScope",
