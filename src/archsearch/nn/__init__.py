@@ -14,7 +14,7 @@ from archsearch.nn.fixed import FixedCell, FixedInputChoice, FixedLayerChoice
 from archsearch.nn.input_choice import InputChoice
 from archsearch.nn.layer_choice import LayerChoice
 from archsearch.nn.layers import *  # noqa: F403  (value-choice-aware layers shadow torch.nn's)
-from archsearch.nn.model_wrapper import model_wrapper
+from archsearch.nn.model_wrapper import ModelSpace, model_wrapper
 from archsearch.nn.mutable import Mutable
 from archsearch.nn.parameter_choice import ModelParameterChoice
 from archsearch.nn.repeat import Repeat
@@ -33,6 +33,7 @@ __all__ = [
     "LayerChoice",
     "ModelChoices",
     "ModelParameterChoice",
+    "ModelSpace",
     "Module",
     "Mutable",
     "MutableScope",

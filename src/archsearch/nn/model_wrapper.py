@@ -7,7 +7,8 @@ arguments and the parameter choices met while the model was built.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import torch
 
@@ -26,3 +27,21 @@ def model_wrapper(cls: ModelClass) -> ModelClass:
     if "__init__" in cls.__dict__ and not hasattr(cls.__init__, "__wrapped__"):
         cls.__init__ = wrap_init(cls.__init__)  # type: ignore[method-assign]
     return cls
+
+
+class ModelSpace(torch.nn.Module):
+    """NNI 3.0's base class of a model space, in place of `@model_wrapper`.
+
+    Subclasses get what the decorator gives (ModelParameterChoice works in their `__init__`),
+    and `freeze(sample)`, NNI 3.0's name for `archsearch.fix(self, sample)`.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        model_wrapper(cls)
+
+    def freeze(self, sample: Mapping[str, Any]) -> torch.nn.Module:
+        """The plain model running architecture `sample` (`archsearch.fix(self, sample)`)."""
+        from archsearch.nn.fix import fix
+
+        return fix(self, sample)

@@ -77,6 +77,20 @@ class ChoiceExpression:
     def _evaluate(self, value_of: Callable[[ValueChoice], Any]) -> Any:
         raise NotImplementedError
 
+    def freeze(self, sample: Mapping[str, Any]) -> Any:
+        """The value under `sample`, label → value (NNI 3.0's name), each checked."""
+
+        def value_of(leaf: ValueChoice) -> Any:
+            if leaf.label not in sample:
+                raise KeyError(f"the sample has no value for label {leaf.label!r}")
+            value = sample[leaf.label]
+            for candidate in leaf.candidates:
+                if _same(value, candidate):
+                    return candidate
+            raise ValueError(f"{value!r} is not one of the candidates of {leaf!r}")
+
+        return self._evaluate(value_of)
+
     def default(self) -> Any:
         """The value when every leaf takes its first candidate (standalone mode)."""
         return self._evaluate(lambda leaf: leaf.candidates[0])
