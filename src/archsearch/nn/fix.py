@@ -15,6 +15,7 @@ from archsearch.nn.choice_args import ChoiceArgs
 from archsearch.nn.fixed import FixedCell, FixedInputChoice, FixedLayerChoice
 from archsearch.nn.input_choice import InputChoice
 from archsearch.nn.layer_choice import LayerChoice
+from archsearch.nn.nasbench101 import NasBench101Cell
 from archsearch.nn.parameter_choice import rebuild
 from archsearch.nn.repeat import Repeat
 from archsearch.nn.value_choice import resolve
@@ -144,6 +145,8 @@ class _Fixer:
             return self.wiring(blocks, module)
         if isinstance(module, Cell):
             return self.wiring(self.fix_cell(module), module)
+        if isinstance(module, NasBench101Cell):
+            return self.wiring(module.fixed(self.arch, self.visit), module)
         if isinstance(module, ChoiceArgs):
             if module.has_choices():
                 return self.fix_layer(module)

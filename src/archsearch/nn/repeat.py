@@ -68,9 +68,16 @@ class Repeat(Mutable):
             return (len(self.blocks),)
         return tuple(resolve(expression, _constant(c)) for c in choice.candidates)
 
-    def forward(self, x: Any) -> Any:
+    def current_depth(self) -> int:
+        """The depth to run now: the mutator's decision, or the first candidate standalone."""
         mutator = self.__dict__.get("_mutator")
-        depth = self.depth_candidates()[0] if mutator is None else mutator.on_forward_repeat(self)
+        depth: int = (
+            self.depth_candidates()[0] if mutator is None else mutator.on_forward_repeat(self)
+        )
+        return depth
+
+    def forward(self, x: Any) -> Any:
+        depth = self.current_depth()
         for block in self.blocks[:depth]:
             x = block(x)
         return x
