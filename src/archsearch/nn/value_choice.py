@@ -1,6 +1,7 @@
 """ValueChoice: a choice among plain values, used as a constructor argument of layers.
 
-Arithmetic on a value choice (`width * 2`, `kernel // 2`) gives a derived expression that is
+Operators on a value choice (`width * 2`, `kernel // 2`, `pair[0]`, `a > b`) and NNI's static
+methods (`ValueChoice.max(a, b)`, `condition`, `to_int`, ...) give a derived expression that is
 still a choice: it has no label of its own and is evaluated from the values of its leaves.
 """
 
