@@ -213,3 +213,20 @@ def test_model_parameter_choice_needs_a_wrapped_model_and_a_label() -> None:
 
     assert Last().value == 3
     assert archsearch.fix(Last(), {"v": 2}).value == 2
+
+
+def small_parameter_net() -> ParameterNet:
+    return ParameterNet(3)
+
+
+def test_grid_search_builds_each_model_parameter_value(tmp_path: Path) -> None:
+    experiment = RetiariiExperiment(
+        small_parameter_net, FunctionalEvaluator(parameter_count), None, GridSearch()
+    )
+    experiment.run(ExperimentConfig(execution="inline", storage=str(tmp_path / "x.db")))
+    counts = {
+        (t.arch["dim"], t.arch["op"]): t.metric for t in experiment.storage.trials(experiment.id)
+    }
+    with_4 = 4 + 4 * 3 + 3  # token, head
+    with_8 = 8 + 8 * 3 + 3 + 8 * 8 + 8  # token, head, extra
+    assert counts == {(4, "0"): with_4, (4, "1"): with_4, (8, "0"): with_8, (8, "1"): with_8}
