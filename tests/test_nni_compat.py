@@ -56,7 +56,7 @@ NNI_MODULES = {
     "nni.retiarii.evaluator": "archsearch.evaluator",
     "nni.retiarii.experiment.pytorch": "archsearch.experiment",
     "nni.retiarii": "archsearch.nn",  # model_wrapper, basic_unit
-    "nni.nas.pytorch.mutables": "archsearch.nn",
+    "nni.nas.pytorch.mutables": "archsearch.nn.v1",
     "nni.nas.pytorch.classic_nas": "archsearch.classic",
     "nni": "archsearch",
 }

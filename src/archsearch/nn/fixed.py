@@ -1,4 +1,8 @@
-"""The two wiring modules a fixed model may contain (DESIGN.md §7); neither has parameters."""
+"""The wiring modules a fixed model may contain (DESIGN.md §7); none has parameters of its own.
+
+`FixedInputChoice` and `FixedCell`; `FixedLayerChoice` only where an NNI v1 LayerChoice asked for
+its mask (`return_mask=True`) or for a list (`reduction="none"`).
+"""
 
 from __future__ import annotations
 
@@ -22,20 +26,58 @@ class FixedInputChoice(torch.nn.Module):
         reduction: str,
         n_candidates: int,
         names: Sequence[str] | None = None,
+        return_mask: bool = False,
     ) -> None:
         super().__init__()
         self.chosen = list(chosen)
         self.reduction = reduction
         self.n_candidates = n_candidates
         self.names = list(names) if names is not None else [str(i) for i in range(n_candidates)]
+        self.return_mask = return_mask
 
     def forward(self, inputs: Sequence[torch.Tensor] | Mapping[str, torch.Tensor]) -> Any:
         if isinstance(inputs, Mapping):
-            return reduce_tensors([inputs[self.names[i]] for i in self.chosen], self.reduction)
-        return reduce_tensors([inputs[i] for i in self.chosen], self.reduction)
+            output = reduce_tensors([inputs[self.names[i]] for i in self.chosen], self.reduction)
+        else:
+            output = reduce_tensors([inputs[i] for i in self.chosen], self.reduction)
+        if not self.return_mask:
+            return output
+        mask = torch.zeros(self.n_candidates, dtype=torch.bool)
+        mask[self.chosen] = True
+        return output, mask
 
     def extra_repr(self) -> str:
         return f"chosen={self.chosen}, reduction={self.reduction!r}"
+
+
+class FixedLayerChoice(torch.nn.Module):
+    """Stands in for a decided NNI v1 LayerChoice that returns its mask or a list: runs the chosen
+    candidate (its child, under its candidate name, so state-dict keys stay the supernet's)."""
+
+    def __init__(
+        self,
+        name: str,
+        module: torch.nn.Module,
+        index: int,
+        length: int,
+        reduction: str,
+        return_mask: bool,
+    ) -> None:
+        super().__init__()
+        self.add_module(name, module)
+        self.index = index
+        self.length = length
+        self.reduction = reduction
+        self.return_mask = return_mask
+
+    def forward(self, *args: Any) -> Any:
+        output = next(iter(self.children()))(*args)
+        if self.reduction == "none":
+            output = [output]
+        return (output, torch.arange(self.length) == self.index) if self.return_mask else output
+
+    def extra_repr(self) -> str:
+        return f"index={self.index}, reduction={self.reduction!r}, return_mask={self.return_mask}"
 
 
 class FixedCell(torch.nn.Module):

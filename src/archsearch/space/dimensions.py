@@ -159,13 +159,15 @@ class LayerChoiceDim(Dimension):
 class InputChoiceDim(Dimension):
     """Choose `n_chosen` of `n_candidates` inputs (`None`: any subset, the empty one included).
 
-    Canonical value: the sorted list of chosen input indices.
+    Canonical value: the sorted list of chosen input indices. `default_all`: an any-subset choice
+    whose default is every input (NNI v1's standalone mode) rather than the first alone.
     """
 
     label: str
     n_candidates: int
     n_chosen: int | None
     names: tuple[str, ...]
+    default_all: bool = False
     kind: ClassVar[str] = "input_choice"
 
     def __post_init__(self) -> None:
@@ -194,7 +196,7 @@ class InputChoiceDim(Dimension):
         # The first candidates; "any subset" starts from the first input alone, not the empty set,
         # so that a model in standalone mode gets a tensor rather than None.
         if self.n_chosen is None:
-            return [0] if self.n_candidates else []
+            return list(range(self.n_candidates if self.default_all else min(1, self.n_candidates)))
         return list(range(self.n_chosen))
 
     def sample(self, rng: random.Random) -> list[int]:
