@@ -16,6 +16,7 @@ import time
 from typing import Any, Literal
 
 from archsearch.evaluator.base import TrialEvaluator
+from archsearch.evaluator.choices import trial_space
 from archsearch.evaluator.run import build_model, debug_run, model_instance
 from archsearch.execution import BACKENDS, describe, stop_if_importing_main
 from archsearch.experiment.config import ExperimentConfig
@@ -71,12 +72,15 @@ class Experiment:
     # -- running ---------------------------------------------------------------------------
     @property
     def search_space(self) -> SearchSpace:
-        """The search space of the model space (built once)."""
+        """The search space: the model space's choices, then the evaluator's value choices
+        (hyper-parameters such as `lr=ValueChoice([...])`) under labels the model does not
+        have. Built once."""
         if self._space is None:
             if isinstance(self.model_space, SearchSpace):
-                self._space = self.model_space  # classic mode: the space without a model
+                model = self.model_space  # classic mode: the space without a model
             else:
-                self._space = search_space(model_instance(self.model_space))
+                model = search_space(model_instance(self.model_space))
+            self._space = trial_space(model, self.evaluator)
         return self._space
 
     def run(self, config: ExperimentConfig | None = None, port: int | None = None) -> str:
@@ -166,7 +170,8 @@ class Experiment:
     ) -> list[Any]:
         """The `top_k` best architectures, best first: as dicts, or with formatter="instance"
         as fixed plain PyTorch models. Best by `optimize_mode` (NNI's argument), by default
-        the experiment's."""
+        the experiment's. The dicts include the evaluator's value choices (NNI has none); the
+        models are built from the model's labels only."""
         if formatter not in ("dict", "instance"):
             raise ValueError(f"formatter must be 'dict' or 'instance', got {formatter!r}")
         if optimize_mode not in (None, "maximize", "minimize"):
