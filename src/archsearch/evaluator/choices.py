@@ -44,6 +44,10 @@ class EvaluatorChoices:
     labels: dict[int, str]
     attributes: tuple[str, ...]
 
+    def default(self) -> dict[str, Any]:
+        """The first candidate of every choice, by label."""
+        return {label: dim.default() for label, dim in self.dims.items()}
+
     def value_of(self, arch: Mapping[str, Any]) -> Callable[[ValueChoice], Any]:
         """The candidate (the original Python value) each choice takes under `arch`."""
 

@@ -21,7 +21,8 @@ import torch
 from torch.utils.data import DataLoader as DataLoader  # re-exported: NNI's `pl.DataLoader`
 
 from archsearch.evaluator.base import Evaluator, Metric, Reporter
-from archsearch.evaluator.choices import possible_values
+from archsearch.evaluator.choices import evaluator_choices, fix_evaluator, possible_values
+from archsearch.evaluator.reporter import AmbientReporter, report_final_result
 from archsearch.evaluator.serialize import built
 from archsearch.nn.value_choice import ChoiceExpression
 
@@ -118,6 +119,9 @@ class SupervisedEvaluator(Evaluator):
     def evaluate(self, model: torch.nn.Module, reporter: Reporter) -> Metric | None:
         """Train `model` for the configured epochs, reporting each validation; return the last
         epoch's metrics (main value at "default")."""
+        return self._train(model, reporter)
+
+    def _train(self, model: torch.nn.Module, reporter: Reporter) -> dict[str, Any]:
         import pytorch_lightning as pl
 
         module = self.lightning_module(model, reporter)
@@ -130,6 +134,17 @@ class SupervisedEvaluator(Evaluator):
                 "no metric (check max_epochs, limit_val_batches and check_val_every_n_epoch)"
             )
         return module.history[-1]
+
+    def fit(self, model: torch.nn.Module, arch: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """NNI's `evaluator.fit(model)`: train `model` in place with this evaluator's data and
+        settings, and return the last epoch's metrics, which are also reported as the final
+        result. Each epoch's metrics go to `report_intermediate_result` (the running trial's,
+        when called inside one; logged otherwise). Value choices among the arguments take
+        their value in `arch` (an exported architecture, say), else their first candidate."""
+        values = {**evaluator_choices(self).default(), **(arch or {})}
+        metrics = fix_evaluator(self, values)._train(model, AmbientReporter())
+        report_final_result(metrics)
+        return metrics
 
     def lightning_module(self, model: torch.nn.Module, reporter: Reporter) -> SupervisedModule:
         """The LightningModule that trains `model` (subclasses choose which)."""
