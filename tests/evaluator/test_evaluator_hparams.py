@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 import archsearch.nn as nn
 from archsearch.evaluator.choices import evaluator_choices, fix_evaluator, trial_space
 from archsearch.evaluator.functional import FunctionalEvaluator
-from archsearch.evaluator.run import debug_run
+from archsearch.evaluator.run import build_model, debug_run
 from archsearch.evaluator.serialize import serialize
 from archsearch.nn.walk import search_space
 from archsearch.space import InvalidArchitectureError, TrialStatus, ValueChoiceDim
@@ -81,6 +81,16 @@ def test_a_label_shared_with_the_model_is_one_decision() -> None:
     clash = FunctionalEvaluator(width_and_arg, hidden=nn.ValueChoice([2, 4], label="hidden"))
     with pytest.raises(ValueError, match="'hidden' is shared by the model"):
         trial_space(search_space(Hidden()), clash)
+
+
+def test_the_model_is_built_without_the_evaluators_labels_and_unknown_ones_fail() -> None:
+    evaluator = FunctionalEvaluator(record_arguments, lr=nn.ValueChoice([0.1, 0.2]))
+    model = build_model(TinySpace, {"fc": "wide", "evaluator.lr": 0.2}, evaluator)
+    assert isinstance(model.fc, torch.nn.Sequential)
+    with pytest.raises(InvalidArchitectureError, match="unknown labels"):
+        build_model(TinySpace, {"fc": "wide", "evaluator.lr": 0.2})  # no evaluator: strict
+    with pytest.raises(InvalidArchitectureError, match="unknown labels"):
+        build_model(TinySpace, {"fc": "wide", "evaluator.lr": 0.2, "typo": 1}, evaluator)
 
 
 def test_bad_choices_are_refused_with_their_label() -> None:

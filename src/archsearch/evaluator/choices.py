@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -71,7 +72,7 @@ def evaluator_choices(evaluator: Any) -> EvaluatorChoices:
     labels: dict[int, str] = {}
     attributes: list[str] = []
     keyword_attributes = getattr(evaluator, "keyword_attributes", ())
-    for name, value in vars(evaluator).items():
+    for name, value in getattr(evaluator, "__dict__", {}).items():
         if name.startswith("_"):
             continue  # caches and private state (built data loaders), not arguments
         if name in keyword_attributes and isinstance(value, Mapping):
@@ -134,12 +135,16 @@ def possible_values(value: Any) -> list[Any]:
     if not isinstance(value, ChoiceExpression):
         return [value]
     leaves = list({id(leaf): leaf for leaf in value.leaves()}.values())
-    position = {id(leaf): i for i, leaf in enumerate(leaves)}
     combinations = itertools.product(*(leaf.candidates for leaf in leaves))
-    return [
-        value.evaluate(lambda leaf, c=combo: c[position[id(leaf)]])  # type: ignore[misc]
-        for combo in itertools.islice(combinations, MAX_CHECKED_VALUES)
-    ]
+    values = []
+    for combination in itertools.islice(combinations, MAX_CHECKED_VALUES):
+        chosen = {id(leaf): v for leaf, v in zip(leaves, combination, strict=True)}
+        values.append(value.evaluate(functools.partial(_lookup, chosen)))
+    return values
+
+
+def _lookup(chosen: Mapping[int, Any], leaf: ValueChoice) -> Any:
+    return chosen[id(leaf)]
 
 
 def _leaves(obj: Any, path: str) -> Iterator[tuple[str, ValueChoice]]:

@@ -20,7 +20,7 @@ from archsearch.evaluator.base import (
     TrialInput,
     as_metric_dict,
 )
-from archsearch.evaluator.choices import fix_evaluator, trial_space
+from archsearch.evaluator.choices import evaluator_choices, fix_evaluator, trial_space
 from archsearch.evaluator.reporter import reporting_to
 from archsearch.nn.fix import fix
 from archsearch.nn.walk import search_space
@@ -56,7 +56,7 @@ def debug_run(evaluator: TrialEvaluator, model_space: Any, arch: Any = None) -> 
     propagate as raised."""
     if arch is None:
         arch = trial_space(search_space(model_instance(model_space)), evaluator).default()
-    build = functools.partial(build_model, model_space, arch)
+    build = functools.partial(build_model, model_space, arch, evaluator)
     return float(run_trial(evaluator, TrialInput(arch, build, LogReporter()))["default"])
 
 
@@ -71,12 +71,19 @@ def model_instance(model_space: Any) -> torch.nn.Module:
     return model
 
 
-def build_model(model_space: Any, arch: Mapping[str, Any]) -> torch.nn.Module:
+def build_model(
+    model_space: Any, arch: Mapping[str, Any], evaluator: Any = None
+) -> torch.nn.Module:
     """The fixed model of `arch`: `model_space` is a model instance, a class or a factory.
-    Labels the model does not have (the evaluator's hyper-parameters) are left out."""
+    With the trial's `evaluator`, the labels of its value choices that the model does not have
+    (its hyper-parameters) are left out of `arch` first; any other unknown label is refused."""
     model = model_instance(model_space)
-    labels = search_space(model)
-    return fix(model, {label: value for label, value in arch.items() if label in labels})
+    if evaluator is not None:
+        hyperparameters = evaluator_choices(evaluator).dims.keys() & arch.keys()
+        if hyperparameters:  # walked only then: most trials have none
+            labels = search_space(model)
+            arch = {k: v for k, v in arch.items() if k in labels or k not in hyperparameters}
+    return fix(model, arch)
 
 
 class LogReporter(Reporter):

@@ -213,7 +213,7 @@ class Experiment:
             return archs
         if isinstance(self.model_space, SearchSpace):
             raise ValueError("this experiment has no model (a bare search space): use 'dict'")
-        return [build_model(self.model_space, arch) for arch in archs]
+        return [build_model(self.model_space, arch, self.evaluator) for arch in archs]
 
     # -- stored experiments ----------------------------------------------------------------
     @property
