@@ -14,7 +14,7 @@ import archsearch.nn as nn
 from archsearch.evaluator.functional import FunctionalEvaluator
 from archsearch.experiment import Experiment, ExperimentConfig
 from archsearch.space import TrialStatus
-from archsearch.storage import open_storage
+from archsearch.storage import ExperimentStatus, open_storage
 from archsearch.strategy import (
     TPE,
     GridSearch,
@@ -90,3 +90,18 @@ def test_storage_dashboard_and_export_show_the_evaluator_choices(tmp_path: Path)
     (model,) = exp.export_top_models(top_k=1, formatter="instance")
     assert model.head.out_features == 4  # built from the model's labels alone
     assert exp.local_debug_run() == pytest.approx(0.25 * 0.5)  # first candidates, lr too
+
+
+def test_a_resumed_experiment_keeps_searching_the_stored_evaluators_choices(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "e.db")
+    exp = Experiment(TinySpace, _evaluator(), RegularizedEvolution(2, 1, seed=0))
+    exp.run(ExperimentConfig(storage=db, max_trial_number=3))
+    # Marked stopped (a done experiment is not resumed), then continued with a larger budget.
+    exp.storage.update_experiment(exp.id or "", status=ExperimentStatus.STOPPED)
+    resumed = Experiment.resume(exp.id or "", storage=db, run=False)  # parts loaded from storage
+    assert resumed.evaluator is not exp.evaluator
+    assert resumed.search_space == exp.search_space
+    resumed.run(ExperimentConfig(storage=db, max_trial_number=6))
+    _check_trials(resumed, 6)
