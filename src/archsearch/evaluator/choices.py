@@ -84,7 +84,7 @@ def evaluator_choices(evaluator: Any) -> EvaluatorChoices:
         for path, leaf in found:
             if id(leaf) in labels:
                 continue  # the same object used twice is one decision
-            label = leaf._explicit_label or path
+            label = getattr(leaf, "_explicit_label", None) or path  # else derived here
             labels[id(leaf)] = label
             try:
                 dim = ValueChoiceDim(label, leaf.candidates)
