@@ -134,7 +134,7 @@ def possible_values(value: Any) -> list[Any]:
     constructors that check their arguments."""
     if not isinstance(value, ChoiceExpression):
         return [value]
-    leaves = list({id(leaf): leaf for leaf in value.leaves()}.values())
+    leaves = list({id(leaf): leaf for leaf in value.inner_choices()}.values())
     combinations = itertools.product(*(leaf.candidates for leaf in leaves))
     values = []
     for combination in itertools.islice(combinations, MAX_CHECKED_VALUES):
@@ -150,7 +150,7 @@ def _lookup(chosen: Mapping[int, Any], leaf: ValueChoice) -> Any:
 def _leaves(obj: Any, path: str) -> Iterator[tuple[str, ValueChoice]]:
     """Every value choice inside `obj` with the path it sits at (recipes' arguments too)."""
     if isinstance(obj, ChoiceExpression):
-        for leaf in obj.leaves():
+        for leaf in obj.inner_choices():
             yield path, leaf
     elif isinstance(obj, Serialized):
         for i, arg in enumerate(obj.args):
