@@ -15,13 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from archsearch.annotation import runtime
+from archsearch.annotation.launch import ROOT_ENV
 from archsearch.annotation.space import read_module
 from archsearch.annotation.splice import RUNTIME_NAME, trial_source
 from archsearch.annotation.text import PREFIX
-
-ROOT_ENV = "ARCHSEARCH_ANNOTATION_ROOT"
-"""Environment variable: the code folder whose space the trial's labels come from (set by
-`archsearch run`); without it a script's labels are its own (no module prefix)."""
 
 
 def spliced_code(file: Path, root: Path, *, prefixed: bool) -> types.CodeType:
