@@ -70,7 +70,10 @@ def statements(span: Span, lines: list[str], placed: list[tuple[int, str]]) -> s
 
 
 def expression(span: Span, text: str) -> str:
-    """An expression replacing the one at `span`, in brackets so its lines stay its lines."""
+    """An expression replacing the one at `span` (a whole right-hand side or a call, so no
+    precedence changes); one spanning several lines is bracketed, so its lines stay its own."""
+    if span.end_line == span.line:
+        return text
     return f"({text}{chr(10) * (span.end_line - span.line)})"
 
 
