@@ -50,7 +50,7 @@ def parse_module(source: str, path: str, module: str, prefix: str = "") -> Annot
     lines = source.split("\n")  # as the parser numbers lines (not at form feeds)
     found = [
         _annotation(stmt, text, following, path, lines)
-        for stmt, text, following in _annotations(tree)
+        for stmt, text, following in sorted(_annotations(tree), key=lambda a: a[0].lineno)
     ]
     return AnnotatedModule(path, module, prefix, tuple(found))
 
