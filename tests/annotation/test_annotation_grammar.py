@@ -66,6 +66,15 @@ def test_seed_004_spelling_every_field() -> None:
     assert second.fixed_inputs == ("out3",) and second.size == (0, 0) and second.line == 11
 
 
+def test_braces_inside_strings_do_not_split_seed_groups() -> None:
+    text = "@nni.mutable_layer {layer_choice: [fmt(s='}{')], layer_output: y}  # {\n"
+    text += "{layer_choice: [fmt(s='{')], layer_output: z}"
+    (block,) = parse_module(f"x = 1\n{text!r}\n", "net.py", "net").annotations
+    assert isinstance(block, MutableLayers)
+    first, second = block.layers
+    assert first.candidates[0].key == "fmt(s='}{')" and second.output == "z"
+
+
 def test_quote_styles_string_keys_and_plain_strings() -> None:
     notes = parse(
         """

@@ -17,6 +17,7 @@ SCRIPT = textwrap.dedent(
     '''
     """The module docstring stays the docstring."""
     import sys
+    """@nni.get_next_parameter()"""
     from helper import scale
 
     def add(inputs, k=1):
@@ -86,6 +87,9 @@ def run(
         (code.parent / "channel.jsonl").write_text("")
     if root:
         env["ARCHSEARCH_ANNOTATION_ROOT"] = str(code)
+    site = code / ".venv" / "site"
+    if site.exists():
+        env["PYTHONPATH"] = os.pathsep.join([str(site), env.get("PYTHONPATH", "")])
     return subprocess.run(
         [sys.executable, "-m", "archsearch.annotation", "toy.py", *args],
         cwd=code,
@@ -102,13 +106,17 @@ def reports(code: Path) -> list[dict[str, object]]:
 
 
 def test_standalone_runs_first_candidates_and_fewest_inputs(code: Path) -> None:
+    # A virtual environment inside the code folder is not the user's code: never spliced.
+    (code / ".venv" / "site").mkdir(parents=True)
+    (code / ".venv" / "site" / "library.py").write_text('"""@nni.broken("""\nVALUE = 1\n')
+    (code / "helper.py").write_text("import library\n" + HELPER)
     first = run(code)
     assert first.returncode == 0, first.stderr
     # out1 = add([[a], [b]], k=1); out2 = post([add(concat([[], [out1]])), [out1]])
     expected = "{'out1': 4, 'out2': 51, 'lr': 5, 'n': 3, 'r': 51, 'scaled': 102}"
     assert first.stdout.strip() == f"{expected} The module docstring stays the docstring."
     assert run(code).stdout == first.stdout  # deterministic (P4)
-    assert sorted(p.name for p in code.iterdir()) == ["helper.py", "toy.py"]  # no __pycache__
+    assert sorted(p.name for p in code.iterdir()) == [".venv", "helper.py", "toy.py"]  # no cache
 
 
 def test_trial_reads_archsearch_parameters(code: Path) -> None:
@@ -134,7 +142,7 @@ def test_trial_reads_archsearch_parameters(code: Path) -> None:
 
 def test_trial_reads_nnis_parameters_and_module_labels(code: Path) -> None:
     params = {
-        "toy/mutable_block_31": {
+        "toy/mutable_block_32": {
             "mutable_layer_0": {"chosen_layer": "add(k=1)", "chosen_inputs": ["c", "b"]},
             "mutable_layer_1": {"chosen_layer": "add()", "chosen_inputs": ["out1"]},
         },

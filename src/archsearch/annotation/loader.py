@@ -16,7 +16,7 @@ from typing import Any
 
 from archsearch.annotation import runtime
 from archsearch.annotation.launch import ROOT_ENV
-from archsearch.annotation.space import read_module
+from archsearch.annotation.space import read_module, scanned_folder
 from archsearch.annotation.splice import RUNTIME_NAME, trial_source
 from archsearch.annotation.text import PREFIX
 
@@ -56,7 +56,12 @@ class AnnotationFinder(importlib.abc.MetaPathFinder):
         if spec is None or not spec.origin or not spec.origin.endswith(".py"):
             return None
         file = Path(spec.origin).resolve()
-        if self.root not in file.parents or PREFIX not in file.read_text(errors="replace"):
+        if self.root not in file.parents:
+            return None
+        folders = file.parent.relative_to(self.root).parts
+        if not all(map(scanned_folder, folders)):
+            return None  # e.g. a virtual environment inside the code folder: not the user's code
+        if PREFIX not in file.read_text(encoding="utf-8", errors="replace"):
             return None
         spec.loader = _Loader(fullname, spec.origin, self.root, self.prefixed)
         return spec

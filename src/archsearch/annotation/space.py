@@ -57,11 +57,14 @@ def module_name(file: Path, root: Path) -> str:
     return ".".join(relative.parts)
 
 
+def scanned_folder(name: str) -> bool:
+    """Whether a code folder's subfolder is read (not hidden, not a cache or packages)."""
+    return not name.startswith(".") and name not in SKIPPED_FOLDERS
+
+
 def _python_files(root: Path) -> Iterator[Path]:
     for folder, subfolders, files in os.walk(root):
-        subfolders[:] = sorted(
-            d for d in subfolders if not d.startswith(".") and d not in SKIPPED_FOLDERS
-        )
+        subfolders[:] = sorted(d for d in subfolders if scanned_folder(d))
         for name in sorted(files):
             if name.endswith(".py"):
                 yield Path(folder) / name
