@@ -147,3 +147,14 @@ def test_an_architecture_of_another_space_is_refused(tmp_path: Path) -> None:
         generate(script, {k: v for k, v in PARAMS.items() if k != "pick"})
     with pytest.raises(ValueError, match="'joined/inputs': chose 3 inputs"):
         generate(script, {**PARAMS, "joined/inputs": [0, 1, 2]})
+
+
+def test_auxiliary_fields_are_inlined_in_their_order() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "annotation" / "auxiliary"
+    arch = {"train/out4": "sep_conv(ch=16)", "train/out4/inputs": ["out2", "out1"]}
+    generated = generate(example / "train.py", arch)
+    line = "    out4 = add_skip([sep_conv(concat([[out3], [out1, out2]]), ch=16), [out1, out2]])"
+    assert line in generated.splitlines()
+    original = (example / "train.py").read_text().splitlines()
+    assert len(generated.splitlines()) == len(original)
+    assert generated.splitlines()[original.index("    {")] == line  # on the layer's own line
