@@ -8,9 +8,11 @@ import math
 import random
 from collections import Counter
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
+from archsearch.classic import Tuner, TunerStrategy
 from archsearch.space import (
     InputChoiceDim,
     InvalidArchitectureError,
@@ -119,3 +121,22 @@ def test_every_strategy_proposes_within_the_range(name: str) -> None:
         )
         strategy.tell(history[-1])
     assert len(history) >= min(25, space.size())
+
+
+class _LargestSubset(Tuner):
+    """A classic tuner reading the range from the space JSON: the most inputs allowed."""
+
+    def update_search_space(self, search_space: dict[str, Any]) -> None:
+        self.space = search_space
+
+    def generate_parameters(self, parameter_id: int, **kwargs: Any) -> dict[str, Any]:
+        entry = self.space["x/inputs"]["_value"]
+        count = entry["n_chosen"][1]
+        return {"x/inputs": {"_value": entry["candidates"][:count], "_idx": list(range(count))}}
+
+
+def test_a_classic_tuner_sees_the_range_in_the_space_json() -> None:
+    space = SearchSpace([ranged()])
+    strategy = TunerStrategy(_LargestSubset())
+    strategy.start(space, "maximize")
+    assert strategy.ask(space, []) == {"x/inputs": [0, 1]}
