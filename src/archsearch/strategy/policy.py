@@ -128,8 +128,9 @@ class SubsetPolicy(Policy):
 
 
 def policy_for(dim: Dimension) -> Policy:
-    """The policy of one label: Bernoulli per input for any-subset inputs, else a softmax."""
-    if isinstance(dim, InputChoiceDim) and dim.n_chosen is None:
+    """The policy of one label: Bernoulli per input for any-subset inputs, else a softmax
+    (an input count range is a softmax over its listed subsets, so it stays in range)."""
+    if isinstance(dim, InputChoiceDim) and dim.n_chosen is None and dim.chosen_range is None:
         return SubsetPolicy(dim)
     return SoftmaxPolicy(dim)
 
