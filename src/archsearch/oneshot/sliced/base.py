@@ -93,6 +93,10 @@ class Combos:
                 raise Unsupported(name, f"{owner} slices only {', '.join(supported)}")
 
 
+Stamp = tuple[int, int, bool, torch.Size]
+"""What a view was cut from: the tensor's id, data pointer, `requires_grad` and shape."""
+
+
 @dataclass(slots=True)
 class _Cut:
     """The views of one combination, and a stamp of what they were cut from (to notice a tensor
@@ -112,9 +116,6 @@ class ViewCache(dict[tuple[Key, bool], _Cut]):
 
     def __reduce__(self) -> tuple[type[ViewCache], tuple[()]]:
         return (ViewCache, ())
-
-
-Stamp = tuple[int, int, bool, torch.Size]
 
 
 def _stamps(tensors: Sequence[Tensor | None]) -> tuple[Stamp | None, ...]:
