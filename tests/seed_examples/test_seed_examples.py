@@ -39,9 +39,21 @@ def ported(name: str, folder: Path) -> Path:
     return target
 
 
-def run_here(name: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the ported program as `__main__` in this process, in `folder`; its stdout."""
+def run_here(
+    name: str,
+    folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    replace: dict[str, str] | None = None,
+) -> str:
+    """Run the ported program as `__main__` in this process, in `folder`; its stdout.
+
+    `replace` shortens a run for the test (README lists each replacement)."""
     program = ported(name, folder)
+    text = program.read_text(encoding="utf-8")
+    for old, new in (replace or {}).items():
+        assert old in text, old
+        text = text.replace(old, new)
+    program.write_text(text, encoding="utf-8")
     monkeypatch.chdir(folder)
     monkeypatch.syspath_prepend(str(HERE))
     out = io.StringIO()
@@ -55,6 +67,7 @@ def run_apart(name: str, folder: Path, replace: dict[str, str] | None = None) ->
     program = ported(name, folder)
     text = program.read_text(encoding="utf-8")
     for old, new in (replace or {}).items():
+        assert old in text, old
         text = text.replace(old, new)
     program.write_text(text, encoding="utf-8")
     # This checkout's archsearch first, wherever the interpreter would find another one.
@@ -111,3 +124,27 @@ def test_generated_search_space_has_the_documented_format(
 
 def test_documented_parameters_with_idex_reach_the_trial(tmp_path: Path) -> None:
     assert run_apart("d000_b7_parameters_json.py", tmp_path).startswith("OK")
+
+
+# -- document 001: quick start ------------------------------------------------------------------
+
+
+def test_enas_trainer_exports_the_final_architecture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ENAS's epoch is 500 child steps and 50 controller steps of 20 samples: one short epoch here.
+    shorter = {"num_epochs=10,": "num_epochs=1, child_steps=10, mutator_steps=2,"}
+    run_here("d001_b1_enas_trainer.py", tmp_path, monkeypatch, shorter)
+    exported = json.loads((tmp_path / "model_dir" / "final_architecture.json").read_text())
+    assert set(exported) == {"op", "skip"}
+
+
+def test_distributed_trial_code_runs_standalone(tmp_path: Path) -> None:
+    assert run_apart("d001_b2_distributed_trial.py", tmp_path).startswith("OK")
+
+
+@pytest.mark.parametrize("name", ["d001_b3_retrain.py", "d001_b4_architecture_json.py"])
+def test_retraining_applies_the_json(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_here(name, tmp_path, monkeypatch).startswith("OK")
