@@ -28,6 +28,9 @@ NNI_MODULES = {
 }
 """NNI module → the archsearch module to import instead (docs/multitrial.md)."""
 
+NNI_NAMES = {("nni.retiarii", "serialize"): "archsearch.evaluator"}
+"""(NNI module, name) → where that one name lives when not in the module's row."""
+
 _IMPORT = re.compile(r"^import (?P<module>[\w.]+)(?: as (?P<alias>\w+))?$")
 _FROM = re.compile(r"^from (?P<module>[\w.]+) import (?P<names>.+)$")
 
@@ -45,11 +48,21 @@ def port(source: str, extra: Mapping[str, str] | None = None) -> str:
             assert alias.isidentifier(), f"a bare dotted NNI import cannot be ported: {line}"
             line = f"import {table[m['module']]} as {alias}"
         elif (m := _FROM.match(line)) and m["module"] in table:
-            line = f"from {table[m['module']]} import {m['names']}"
+            line = _from_line(m["module"], m["names"], table)
         lines.append(line)
     ported = "\n".join(lines) + "\n"
     assert not re.search(r"^(import|from) nni\b", ported, re.MULTILINE), "an NNI import is left"
     return ported
+
+
+def _from_line(module: str, names: str, table: Mapping[str, str]) -> str:
+    """`from module import names` ported; names living in different modules give one statement
+    per module on the same line, so line numbers stay those of the original."""
+    targets: dict[str, list[str]] = {}
+    for name in (n.strip() for n in names.split(",")):
+        target = NNI_NAMES.get((module, name.split(" as ")[0].strip()), table[module])
+        targets.setdefault(target, []).append(name)
+    return "; ".join(f"from {t} import {', '.join(n)}" for t, n in targets.items())
 
 
 def changed_lines(before: str, after: str) -> list[str]:

@@ -97,8 +97,8 @@ class MNIST(Dataset[Any]):
     """torchvision's MNIST signature over 28x28 digits made from scikit-learn's bundled set."""
 
     def __init__(self, root: str, train: bool = True, download: bool = False,
-                 transform: Any = None, n: int = 160) -> None:  # fmt: skip
-        self.images, self.targets = _digit_images(train, n)
+                 transform: Any = None) -> None:  # fmt: skip
+        self.images, self.targets = _digit_images(train, 600 if train else 200)
         self.transform = transform
 
     def __len__(self) -> int:

@@ -105,6 +105,7 @@ def test_v1_primitives(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert run_here(name, tmp_path, monkeypatch).startswith("OK")
 
 
+@pytest.mark.slow
 def test_darts_trainer_exports_the_chosen_architecture(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -129,6 +130,7 @@ def test_documented_parameters_with_idex_reach_the_trial(tmp_path: Path) -> None
 # -- document 001: quick start ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_enas_trainer_exports_the_final_architecture(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -173,3 +175,36 @@ def test_retraining_applies_the_json(
 )
 def test_mutators(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run_here(name, tmp_path, monkeypatch).startswith("OK")
+
+
+# -- document 003: Retiarii ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "d003_b1_base_model.py",
+        "d003_b2_layer_choice.py",
+        "d003_b3_input_choice.py",
+        "d003_b4_value_choice.py",
+        "d003_b5_shared_label.py",
+        "d003_b6_strategy.py",
+    ],
+)
+def test_retiarii_model_space(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run_here(name, tmp_path, monkeypatch).startswith("OK")
+
+
+@pytest.mark.slow
+def test_lightning_evaluator_on_serialized_mnist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_here("d003_b7_lightning_evaluator.py", tmp_path, monkeypatch).startswith("OK")
+
+
+@pytest.mark.slow
+def test_experiment_runs_with_its_dashboard_on_the_given_port(tmp_path: Path) -> None:
+    # Another test (or program) may hold 8081: the document's port becomes a free one.
+    number = free_port()
+    out = run_apart("d003_b8_launch_experiment.py", tmp_path, {"8081": str(number)})
+    assert f"dashboard: http://127.0.0.1:{number}" in out and "OK" in out
