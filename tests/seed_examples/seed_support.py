@@ -98,7 +98,7 @@ class MNIST(Dataset[Any]):
 
     def __init__(self, root: str, train: bool = True, download: bool = False,
                  transform: Any = None) -> None:  # fmt: skip
-        self.images, self.targets = _digit_images(train, 600 if train else 200)
+        self.images, self.targets = _digit_images(train, 1500 if train else 200)  # disjoint
         self.transform = transform
 
     def __len__(self) -> int:
