@@ -135,3 +135,14 @@ def test_output_node_indices() -> None:
     assert fixed(torch.ones(1, C), torch.ones(1, C)).shape == (1, C * len([3, 4]))
     every = archsearch.fix(nn.Cell([nn.Identity()], 3, 1, 2, label="c"), arch)
     assert every.output_node_indices == [2, 3, 4]
+
+
+def test_processors_may_be_plain_callables() -> None:
+    def first_input_too(out: torch.Tensor, inputs: list[torch.Tensor]) -> torch.Tensor:
+        return out + inputs[0]
+
+    cell = nn.Cell([nn.Identity()], 1, postprocessor=first_input_too, label="c")
+    fixed = archsearch.fix(cell, {"c/op_0_0": 0, "c/input_0_0": [0]})
+    x = torch.ones(1, C)
+    torch.testing.assert_close(fixed(x), x * 2)
+    torch.testing.assert_close(cell(x), x * 2)

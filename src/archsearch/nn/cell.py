@@ -27,7 +27,8 @@ class Cell(torch.nn.Module):
     the chosen input, so a reduction cell can size an op by where its input comes from.
     The output concatenates the nodes along `concat_dim` (`merge_op="all"`), or only nodes no
     other node uses once fixed (`"loose_end"`); `output_node_indices` lists them.
-    `preprocessor` maps the list of inputs to a list; `postprocessor(output, inputs)` gets the
+    `preprocessor` (a module or any callable) maps the list of inputs to a list;
+    `postprocessor(output, inputs)` (the same) gets the
     output and the list of inputs as given (before preprocessing), however the cell was called.
     Labels: `{label}/op_{node}_{op}` and `{label}/input_{node}_{op}` with a label (`node` counted
     from 0 here), else the attribute paths (`cell.ops.0.0`, `cell.inputs.0.0`).
@@ -40,8 +41,8 @@ class Cell(torch.nn.Module):
         num_ops_per_node: int = 1,
         num_predecessors: int = 1,
         merge_op: str = "all",
-        preprocessor: torch.nn.Module | None = None,
-        postprocessor: torch.nn.Module | None = None,
+        preprocessor: Callable[..., Any] | None = None,
+        postprocessor: Callable[..., Any] | None = None,
         concat_dim: int = 1,
         *,
         label: str | None = None,

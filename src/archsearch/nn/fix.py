@@ -158,9 +158,13 @@ class _Fixer:
             cell.num_predecessors,
             outputs,
             cell.concat_dim,
-            self.visit(cell.preprocessor) if cell.preprocessor is not None else None,
-            self.visit(cell.postprocessor) if cell.postprocessor is not None else None,
+            self.processor(cell.preprocessor),
+            self.processor(cell.postprocessor),
         )
+
+    def processor(self, step: Any) -> Any:
+        """A cell's pre- or postprocessor: a module is fixed, any other callable kept (NNI)."""
+        return self.visit(step) if isinstance(step, torch.nn.Module) else step
 
     def cell_op(
         self, cell: Cell, node: int, slot: int, choice: LayerChoice, input_index: int

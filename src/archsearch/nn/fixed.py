@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -52,8 +52,8 @@ class FixedCell(torch.nn.Module):
         num_predecessors: int,
         output_node_indices: list[int],
         concat_dim: int,
-        preprocessor: torch.nn.Module | None,
-        postprocessor: torch.nn.Module | None,
+        preprocessor: Callable[..., Any] | None,
+        postprocessor: Callable[..., Any] | None,
     ) -> None:
         super().__init__()
         self.ops = torch.nn.ModuleList(torch.nn.ModuleList(node) for node in ops)
