@@ -28,8 +28,8 @@ class Cell(torch.nn.Module):
     The output concatenates the nodes along `concat_dim` (`merge_op="all"`), or only nodes no
     other node uses once fixed (`"loose_end"`); `output_node_indices` lists them.
     `preprocessor` (a module or any callable) maps the list of inputs to a list;
-    `postprocessor(output, inputs)` (the same) gets the
-    output and the list of inputs as given (before preprocessing), however the cell was called.
+    `postprocessor(output, inputs)` (the same) gets the output and the list of inputs as given
+    (before preprocessing), however the cell was called.
     Labels: `{label}/op_{node}_{op}` and `{label}/input_{node}_{op}` with a label (`node` counted
     from 0 here), else the attribute paths (`cell.ops.0.0`, `cell.inputs.0.0`).
     """
