@@ -189,6 +189,7 @@ def test_mutators(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         "d003_b4_value_choice.py",
         "d003_b5_shared_label.py",
         "d003_b6_strategy.py",
+        "d003_b8_local_debug_mode.py",
     ],
 )
 def test_retiarii_model_space(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
