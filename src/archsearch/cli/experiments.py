@@ -197,7 +197,7 @@ def run_and_summarise(
         experiment.run(config, port=port)
     except KeyboardInterrupt:
         code = 130
-    if experiment.id is not None:
+    if experiment.stored:
         print(summary(experiment.storage, experiment.id, storage_arg))
     return code
 

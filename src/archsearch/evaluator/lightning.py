@@ -3,8 +3,8 @@
 Each trains the fixed model with a `pytorch_lightning.Trainer` and reports the validation metric
 of every epoch. PyTorch Lightning is imported when an evaluator is constructed (to check the
 trainer arguments) and when a trial runs, never by `import archsearch.evaluator`.
-`DataLoader` is torch's, here because NNI's examples take it from the module of these
-evaluators (`pl.DataLoader`).
+`DataLoader` is torch's, taking a `serialize` recipe as its dataset too, here because NNI's
+examples take it from the module of these evaluators (`pl.DataLoader`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch.utils.data import DataLoader as DataLoader  # re-exported: NNI's `pl.DataLoader`
 
 from archsearch.evaluator.base import Evaluator, Metric, Reporter
 from archsearch.evaluator.choices import evaluator_choices, fix_evaluator, possible_values
 from archsearch.evaluator.reporter import AmbientReporter, report_final_result
+from archsearch.evaluator.dataloader import DataLoader as DataLoader  # NNI's `pl.DataLoader`
 from archsearch.evaluator.serialize import built
 from archsearch.nn.value_choice import ChoiceExpression
 
@@ -167,8 +167,8 @@ class SupervisedEvaluator(Evaluator):
                 self._data = {"datamodule": built(self.datamodule)}
             else:
                 self._data = {
-                    "train_dataloaders": _built_all(self.train_dataloaders),
-                    "val_dataloaders": _built_all(self.val_dataloaders),
+                    "train_dataloaders": built(self.train_dataloaders),
+                    "val_dataloaders": built(self.val_dataloaders),
                 }
         return self._data
 
@@ -275,12 +275,6 @@ def _check_trainer_kwargs(name: str, kwargs: Mapping[str, Any]) -> None:
             f"{name} got {', '.join(map(repr, unknown))}, which are neither its own arguments "
             "nor pytorch_lightning.Trainer's (see the Trainer documentation)"
         )
-
-
-def _built_all(loaders: Any) -> Any:
-    if isinstance(loaders, (list, tuple)):
-        return type(loaders)(built(x) for x in loaders)
-    return built(loaders)
 
 
 @contextlib.contextmanager

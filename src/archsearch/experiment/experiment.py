@@ -65,7 +65,10 @@ class Experiment:
         self.evaluator = evaluator
         self.strategy = strategy
         self.config: ExperimentConfig | None = None
-        self.id: str | None = None
+        # The id exists from construction (NNI users read it before run() to resume or view
+        # later); the record is written only when a run gets going (`stored`).
+        self.id: str = secrets.token_hex(4)
+        self._stored = False
         self.status: str | None = None
         self._storage: Storage | None = None
         self._runner: Runner | None = None
@@ -102,8 +105,9 @@ class Experiment:
         model_space = backend.transfer.ref(self.model_space, "model space")
         evaluator = backend.transfer.ref(self.evaluator, "evaluator")
         storage = self.storage
-        if self.id is None:
-            self.id = self._create_record(storage, self.config)
+        if not self._stored:
+            self._create_record(storage, self.config)
+            self._stored = True
         record = storage.experiment(self.id)
         # stderr, beside the progress bar: stdout stays the user's (benchmarks print JSON).
         print(
@@ -203,7 +207,7 @@ class Experiment:
             raise ValueError(
                 f"optimize_mode must be 'maximize', 'minimize' or None, got {optimize_mode!r}"
             )
-        if self.id is None:
+        if not self._stored:
             raise RuntimeError("the experiment has not run yet: call run() first")
         record = self.storage.experiment(self.id)
         mode: OptimizeMode = optimize_mode or record.optimize_mode
@@ -216,6 +220,11 @@ class Experiment:
         return [build_model(self.model_space, arch, self.evaluator) for arch in archs]
 
     # -- stored experiments ----------------------------------------------------------------
+    @property
+    def stored(self) -> bool:
+        """Whether this experiment is in storage (its first run got going, or it was resumed)."""
+        return self._stored
+
     @property
     def storage(self) -> Storage:
         """The store this experiment writes to (from the config's `storage`)."""
@@ -261,6 +270,7 @@ class Experiment:
                 parts[name] = load_part(record, name)
         experiment = cls(parts["model_space"], parts["evaluator"], parts["strategy"])
         experiment.id = experiment_id
+        experiment._stored = True
         experiment._storage = store
         config = dict(record.config)
         if storage is not None:
@@ -299,15 +309,14 @@ class Experiment:
         return None
 
     # -- helpers ---------------------------------------------------------------------------
-    def _create_record(self, storage: Storage, config: ExperimentConfig) -> str:
-        experiment_id = secrets.token_hex(4)
+    def _create_record(self, storage: Storage, config: ExperimentConfig) -> None:
         spec = {
             name: spec_ref(getattr(self, name)) for name in ("model_space", "evaluator", "strategy")
         }
         storage.create_experiment(
             ExperimentRecord(
-                id=experiment_id,
-                name=config.experiment_name or experiment_id,
+                id=self.id,
+                name=config.experiment_name or self.id,
                 kind="multi-trial",
                 config=config.to_json(),
                 search_space=self.search_space.to_json(),
@@ -315,7 +324,6 @@ class Experiment:
                 created_at=time.time(),
             )
         )
-        return experiment_id
 
     def _serve(self, port: int) -> None:
         from archsearch.ui import serve_in_background

@@ -174,15 +174,14 @@ class _Fixer:
     def fix_layer(self, module: ChoiceArgs) -> torch.nn.Module:
         rebuilt = module.rebuild(self.value_of)
         copy_overlap(rebuilt, module)
-        tensor = next(module.parameters(), None)
-        if tensor is None:
-            return rebuilt
-        dtype = tensor.dtype if tensor.is_floating_point() else None
-        return rebuilt.to(device=tensor.device, dtype=dtype)
+        return _placed_like(rebuilt, module)
 
     def fix_cell(self, cell: Cell) -> FixedCell:
-        ops = [[self.visit(op[self.arch[op.label]]) for op in _items(node)] for node in cell.ops]
         inputs = [[self.arch[c.label][0] for c in _items(node)] for node in cell.inputs]
+        ops = [
+            [self.cell_op(cell, i, j, op, inputs[i][j]) for j, op in enumerate(_items(node))]
+            for i, node in enumerate(cell.ops)
+        ]
         nodes = range(cell.num_predecessors, cell.num_predecessors + cell.num_nodes)
         used = {j for node in inputs for j in node}
         outputs = [n for n in nodes if cell.merge_op == "all" or n not in used]
@@ -192,9 +191,45 @@ class _Fixer:
             cell.num_predecessors,
             outputs,
             cell.concat_dim,
-            self.visit(cell.preprocessor) if cell.preprocessor is not None else None,
-            self.visit(cell.postprocessor) if cell.postprocessor is not None else None,
+            self.processor(cell.preprocessor),
+            self.processor(cell.postprocessor),
         )
+
+    def processor(self, step: Any) -> Any:
+        """A cell's pre- or postprocessor: a module is fixed, any other callable kept (NNI)."""
+        return self.visit(step) if isinstance(step, torch.nn.Module) else step
+
+    def cell_op(
+        self, cell: Cell, node: int, slot: int, choice: LayerChoice, input_index: int
+    ) -> torch.nn.Module:
+        """The chosen op of a cell slot; one whose factory takes the input index is built again
+        with the chosen input (keeping the searched op's weights where they fit)."""
+        name = self.arch[choice.label]
+        searched = self.visit(choice[name])
+        rebuilt = cell.op_for_input(node, slot, name, input_index)
+        if rebuilt is None:
+            return searched
+        inner = walk(rebuilt).space
+        if inner.labels:
+            # Labels inside a freshly built op are its own paths unless given explicitly.
+            missing = [label for label in inner.labels if label not in self.arch]
+            if missing:
+                raise ValueError(
+                    f"{choice.label}: the op built for input {input_index} has choices without "
+                    f"an explicit label ({missing}); label the choices an op factory makes"
+                )
+            rebuilt = _Fixer(self.arch, self.value_of).visit(rebuilt)
+        copy_overlap(rebuilt, searched)
+        return self.wiring(_placed_like(rebuilt, searched), choice)
+
+
+def _placed_like(new: torch.nn.Module, old: torch.nn.Module) -> torch.nn.Module:
+    """`new` on the device (and floating dtype) of `old`'s parameters."""
+    tensor = next(old.parameters(), None)
+    if tensor is None:
+        return new
+    dtype = tensor.dtype if tensor.is_floating_point() else None
+    return new.to(device=tensor.device, dtype=dtype)
 
 
 def _items(node: torch.nn.Module) -> list[Any]:

@@ -6,7 +6,7 @@ its mask (`return_mask=True`) or for a list (`reduction="none"`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -81,46 +81,55 @@ class FixedLayerChoice(torch.nn.Module):
 
 
 class FixedCell(torch.nn.Module):
-    """Wires a decided Cell: each node sums its chosen ops applied to its chosen inputs."""
+    """Wires a decided Cell: each node sums its chosen ops applied to its chosen inputs.
+
+    `output_node_indices` (NNI's name) are the states concatenated into the output, counted with
+    the inputs first; with `merge_op="loose_end"` they are the nodes no other node uses.
+    """
 
     def __init__(
         self,
         ops: list[list[torch.nn.Module]],
         inputs: list[list[int]],
         num_predecessors: int,
-        output_nodes: list[int],
+        output_node_indices: list[int],
         concat_dim: int,
-        preprocessor: torch.nn.Module | None,
-        postprocessor: torch.nn.Module | None,
+        preprocessor: Callable[..., Any] | None,
+        postprocessor: Callable[..., Any] | None,
     ) -> None:
         super().__init__()
         self.ops = torch.nn.ModuleList(torch.nn.ModuleList(node) for node in ops)
         self.inputs = [list(node) for node in inputs]
         self.num_predecessors = num_predecessors
-        self.output_nodes = list(output_nodes)
+        self.output_node_indices = list(output_node_indices)
         self.concat_dim = concat_dim
         self.preprocessor = preprocessor
         self.postprocessor = postprocessor
 
     def forward(self, *inputs: Any) -> Any:
-        states = cell_inputs(self.preprocessor, inputs, self.num_predecessors)
+        given = cell_inputs(inputs, self.num_predecessors)
+        states = preprocess(self.preprocessor, given)
         for node, sources in enumerate(self.inputs):
             ops: torch.nn.ModuleList = self.ops[node]  # type: ignore[assignment]
             states.append(node_sum([op(states[j]) for op, j in zip(ops, sources, strict=True)]))
-        chosen = [states[i] for i in self.output_nodes]
+        chosen = [states[i] for i in self.output_node_indices]
         output = chosen[0] if len(chosen) == 1 else torch.cat(chosen, dim=self.concat_dim)
-        return output if self.postprocessor is None else self.postprocessor(output, inputs)
+        return output if self.postprocessor is None else self.postprocessor(output, given)
 
 
-def cell_inputs(
-    preprocessor: torch.nn.Module | None, inputs: tuple[Any, ...], expected: int
-) -> list[torch.Tensor]:
-    """A cell's inputs as a list, whether given one by one or as one list, preprocessed."""
+def cell_inputs(inputs: tuple[Any, ...], expected: int) -> list[torch.Tensor]:
+    """A cell's inputs as a new list, whether given one by one or as one list."""
     one_list = len(inputs) == 1 and isinstance(inputs[0], (list, tuple))
     flat = list(inputs[0]) if one_list else list(inputs)
     if len(flat) != expected:
         raise ValueError(f"this cell takes {expected} inputs (num_predecessors), got {len(flat)}")
-    return list(preprocessor(flat)) if preprocessor is not None else flat
+    return flat
+
+
+def preprocess(preprocessor: Any, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The cell's first states: its inputs through `preprocessor`, as a list of their own (nodes
+    are appended to it, and the postprocessor gets the inputs unchanged)."""
+    return list(preprocessor(list(inputs))) if preprocessor is not None else list(inputs)
 
 
 def node_sum(outputs: list[torch.Tensor]) -> torch.Tensor:
