@@ -21,8 +21,8 @@ import torch
 
 from archsearch.evaluator.base import Evaluator, Metric, Reporter
 from archsearch.evaluator.choices import evaluator_choices, fix_evaluator, possible_values
-from archsearch.evaluator.reporter import AmbientReporter, report_final_result
 from archsearch.evaluator.dataloader import DataLoader as DataLoader  # NNI's `pl.DataLoader`
+from archsearch.evaluator.reporter import AmbientReporter, report_final_result
 from archsearch.evaluator.serialize import built
 from archsearch.nn.value_choice import ChoiceExpression
 
