@@ -38,8 +38,6 @@ def test_id_is_known_before_run_and_is_the_stored_one(tmp_path: Path) -> None:
     assert exp.id == before and exp.stored
     (record,) = open_storage(db).experiments()
     assert record.id == before
-    resumed = Experiment.resume(before, storage=db, run=False)
-    assert resumed.id == before and resumed.stored
 
 
 def test_each_experiment_gets_its_own_id() -> None:
