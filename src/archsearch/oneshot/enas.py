@@ -71,6 +71,7 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         grad_clip: float | None = 5.0,
         presample: int = 64,
         log_dir: str | os.PathLike[str] | None = None,
+        devices: int | None = None,
     ) -> None:
         if reward_function is None or not callable(reward_function):
             raise TypeError(
@@ -93,6 +94,7 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         super().__init__(
             model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
             batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
+            devices=devices,
         )  # fmt: skip
         if mutator is not None:
             self.use_mutator(mutator, EnasMutator)
@@ -126,6 +128,8 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         finally:
             # Paths left over are not carried into the controller phase nor a checkpoint.
             self.mutator.clear_presampled()
+        # Rewards use the running statistics: the ranks' averages, as the epoch's end gives.
+        self.ranks.average_buffers(self.model)
         was_training = self.model.training
         # Rewards judge the shared weights as they are: no dropout, frozen batch statistics.
         self.model.eval()
@@ -152,6 +156,7 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         else:
             logits, loss = output, self.loss(output, y)
         loss.backward()
+        self.ranks.average_gradients(self._weights)
         if self.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(self._weights, self.grad_clip)
         self.optimizer.step()
@@ -161,9 +166,10 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
     def next_child_path(self) -> None:
         """Apply the next path of the child phase: the next of `presample` paths drawn at once
         from the controller (drawn again when they run out or the controller changed)."""
-        if self.presample > 1 and not self.mutator.presampled:
-            self.mutator.presample(self.presample)
-        self.mutator.reset()
+        with self.ranks.shared_random():  # every rank draws the same path
+            if self.presample > 1 and not self.mutator.presampled:
+                self.mutator.presample(self.presample)
+            self.mutator.reset()
 
     def controller_step(self, batches: Sequence[Any]) -> Mapping[str, float]:
         """One controller update from one sampled path per batch (REINFORCE, gradients
@@ -174,12 +180,14 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         totals = {"reward": 0.0, "loss": 0.0, "entropy": 0.0, "skip_penalty": 0.0}
         for batch in batches:
             x, y = self.to_device(batch)
-            controller.reset()
+            with self.ranks.shared_random():
+                controller.reset()
             with torch.no_grad():
                 output = self.model(x)
             if isinstance(output, tuple):
                 output = output[0]
-            reward = float(self.reward_function(output, y))
+            # One path on every rank, each scoring it on its own batch: the reward is their mean.
+            reward = self.ranks.mean(float(self.reward_function(output, y)))
             entropy = controller.sample_entropy.item()
             reward += self.entropy_weight * entropy
             self.baseline = self.baseline_decay * self.baseline + (1 - self.baseline_decay) * reward
@@ -199,7 +207,7 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         """Mean metrics of `test_arc_per_epoch` sampled paths, each on all of `dataset_valid`."""
         results = []
         for _ in range(self.test_arc_per_epoch):
-            with torch.no_grad():
+            with torch.no_grad(), self.ranks.shared_random():
                 self.mutator.reset()
             results.append(self.evaluate_architecture(self.mutator.sampled_architecture()))
         keys = dict.fromkeys(k for r in results for k in r)

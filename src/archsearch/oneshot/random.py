@@ -40,7 +40,9 @@ class RandomTrainer(BaseOneShotTrainer[RandomMutator]):
     def export(self, file: str | os.PathLike[str] | None = None) -> Architecture:
         sampler = self.mutator
         candidates = [sampler.search_space.sample(sampler.rng) for _ in range(self.num_samples)]
-        self._best = max(candidates, key=lambda arch: score(self.evaluate_architecture(arch)))
+        # On several ranks each scores its share of the candidates (see `Ranks.map`).
+        scores = self.ranks.map(lambda arch: score(self.evaluate_architecture(arch)), candidates)
+        self._best = candidates[scores.index(max(scores))]
         return write_architecture(self._best, file)
 
     def extra_state(self) -> dict[str, Any]:

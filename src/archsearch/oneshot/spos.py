@@ -82,6 +82,7 @@ class SposTrainer(BaseOneShotTrainer[Mutator]):
         constraint: Callable[[Architecture], bool] | None = None,
         bn_recalibration_batches: int = 10,
         log_dir: str | os.PathLike[str] | None = None,
+        devices: int | None = None,
     ) -> None:
         if bn_recalibration_batches < 0:
             raise ValueError(
@@ -98,6 +99,7 @@ class SposTrainer(BaseOneShotTrainer[Mutator]):
         super().__init__(
             model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
             batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
+            devices=devices,
         )  # fmt: skip
         if mutator is not None:
             self.use_mutator(mutator)
@@ -144,6 +146,7 @@ class SposTrainer(BaseOneShotTrainer[Mutator]):
             rng=self.search_rng,
             constraint=self.constraint,
             on_generation=self._log_generation,
+            map_scores=self.ranks.map,  # on several ranks each scores its share of candidates
         )
         self._best = result.best
         self._searched_epoch = self.epoch
@@ -222,6 +225,8 @@ class SposTrainer(BaseOneShotTrainer[Mutator]):
     # ----- internals -------------------------------------------------------------------------
 
     def _log_generation(self, generation: Generation) -> None:
+        if not self.ranks.is_main:
+            return
         logger.info(
             "%s search generation %d/%d: %d new candidates, best score %.4f",
             self.algorithm,
@@ -233,6 +238,8 @@ class SposTrainer(BaseOneShotTrainer[Mutator]):
 
     def _write_search(self, rejected: int) -> None:
         assert self._best is not None
+        if not self.ranks.is_main:
+            return
         record = {
             "algorithm": self.algorithm,
             "epoch": self.epoch,
