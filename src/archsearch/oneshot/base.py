@@ -270,7 +270,7 @@ class BaseOneShotTrainer(ABC, Generic[M]):
     def export(self, file: str | os.PathLike[str] | None = None) -> Architecture:
         """The best architecture found so far (canonical JSON-able dict); also written to
         `file` when given."""
-        return write_architecture(self.mutator.export(), file)
+        return write_architecture(self.mutator.export(), file if self.ranks.is_main else None)
 
     def fixed_model(self, inherit_weights: bool = True) -> torch.nn.Module:
         """The exported architecture as a plain model, by default with the supernet's weights

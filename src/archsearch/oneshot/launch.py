@@ -108,6 +108,7 @@ def _worker(rank: int, count: int, port: int, folder: str, backend: str, rng: An
         trainer.ranks = trainer.ranks.joined(rank, count)
         trainer.device = trainer.ranks.place(torch.device(f"cuda:{rank}" if cuda else "cpu"))
         set_rng_state(rng)
+        trainer.ranks.start()  # a checkpoint's streams, or new ones
         # Pickling drops an LR scheduler's wrapper of `optimizer.step`, which it then warns of.
         warnings.filterwarnings("ignore", re.escape("Seems like `optimizer.step()` has been"))
         value = getattr(trainer, job["method"])(*job["args"])

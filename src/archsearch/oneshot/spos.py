@@ -26,6 +26,7 @@ from archsearch.oneshot.base import BaseOneShotTrainer, Metrics, score, write_ar
 from archsearch.oneshot.callbacks import Callback
 from archsearch.oneshot.constraints import ModelConstraint
 from archsearch.oneshot.evolution import Candidate, EvolutionConfig, Generation, evolve
+from archsearch.oneshot.launch import spawn
 from archsearch.space import Architecture
 
 logger = logging.getLogger("archsearch.oneshot")
@@ -136,8 +137,11 @@ class SposTrainer(BaseOneShotTrainer[Mutator]):
         """Run the evolution search on the current supernet and return the best architecture.
 
         Writes `search.json` to `log_dir`; the supernet's weights and batch-norm statistics are
-        left as they were.
+        left as they were. With `devices=N` the search runs on N new processes.
         """
+        if self.ranks.spawn > 1:
+            arch: Architecture = spawn(self, "search")
+            return arch
         batches = self.recalibration_batches()
         result = evolve(
             self.mutator.search_space,
@@ -160,7 +164,8 @@ class SposTrainer(BaseOneShotTrainer[Mutator]):
         if self._best is None or self._searched_epoch != self.epoch:
             self.search()
         assert self._best is not None
-        return write_architecture(dict(self._best.architecture), file)
+        arch = dict(self._best.architecture)
+        return write_architecture(arch, file if self.ranks.is_main else None)
 
     def evaluate_architecture(self, arch: Mapping[str, Any]) -> dict[str, float]:
         """Metrics of `arch` on `dataset_valid` after batch-norm recalibration for that path."""
