@@ -30,6 +30,7 @@ from archsearch.oneshot import (
     DartsMutator,
     LRSchedulerCallback,
     ModelCheckpoint,
+    RandomTrainer,
     accuracy,
 )
 
@@ -102,7 +103,12 @@ def outcome(trainer: BaseOneShotTrainer[Any]) -> dict[str, Any]:
 def straight(rank: int, folder: Path) -> dict[str, Any]:
     """Every trainer for two epochs, and plain DDP around a DARTS model for comparison."""
     runs = {name: outcome(_trained(name, folder / f"straight-{name}")) for name in CONFIGS}
-    return {"runs": runs, "plain_ddp": plain_ddp_darts()}
+    return {
+        "runs": runs,
+        "plain_ddp": plain_ddp_darts(),
+        "unsynced": unsynced(folder),
+        "paths": {per_rank: paths(folder, per_rank) for per_rank in (False, True)},
+    }
 
 
 def first_epoch(rank: int, folder: Path) -> None:
@@ -156,6 +162,56 @@ def plain_ddp_darts(steps: int = 12) -> dict[str, torch.Tensor]:
         "weights": torch.cat([p.detach().flatten() for p in model.parameters()]),
         "alphas": torch.cat([p.detach().flatten() for p in mutator.parameters()]),
     }
+
+
+class UnsyncedTrainer(RandomTrainer):
+    """A trainer written for one process: its step neither averages gradients nor draws from
+    the shared stream."""
+
+    def train_step(self, batch: Any) -> dict[str, float]:
+        x, y = self.to_device(batch)
+        self.mutator.reset()
+        self.optimizer.zero_grad()
+        loss = self.loss(self.model(x), y)
+        loss.backward()
+        self.optimizer.step()
+        return {"loss": loss.item()}
+
+
+def unsynced(folder: Path) -> str | None:
+    """The error an `UnsyncedTrainer` epoch ends with on two ranks (None: none)."""
+    torch.manual_seed(0)
+    model = DigitsNet()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    train, valid = data()
+    trainer = UnsyncedTrainer(
+        model, F.cross_entropy, accuracy, optimizer, 1, train, valid, BATCH, device="cpu",
+        log_dir=folder / "unsynced", seed=0,
+    )  # fmt: skip
+    try:
+        trainer.train(validate=False)
+    except RuntimeError as error:
+        return str(error)
+    return None
+
+
+def paths(folder: Path, per_rank: bool) -> dict[str, Any]:
+    """The path of every step of a random one-shot epoch (`path_per_rank=per_rank`), and the
+    state the epoch ends with."""
+    trainer = build("random", folder / f"paths-{per_rank}")
+    trainer.path_per_rank = per_rank
+    trainer.num_epochs = 1
+    mutator = trainer.mutator
+    taken: list[dict[str, list[bool]]] = []
+
+    def record(*_: Any) -> None:
+        taken.append(
+            {label: mutator.decision_for(label).tolist() for label in mutator.search_space}
+        )
+
+    trainer.model.register_forward_pre_hook(record)
+    trainer.train(validate=False)
+    return {"paths": taken, "state": trainer.state_dict()}
 
 
 # ----- launching ----------------------------------------------------------------------------

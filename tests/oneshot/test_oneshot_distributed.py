@@ -90,6 +90,28 @@ def test_both_ranks_die_after_writing_every_checkpoint(killed: Path) -> None:
         assert len(state["ranks"]["rng"]) == 2  # every rank's own random state
 
 
+def test_single_path_steps_take_one_path_on_every_rank_or_one_per_rank(
+    straight: list[dict[str, Any]],
+) -> None:
+    same, per_rank = ([rank["paths"][flag] for rank in straight] for flag in (False, True))
+    assert same[0]["paths"] == same[1]["paths"]
+    steps = list(zip(per_rank[0]["paths"], per_rank[1]["paths"], strict=True))
+    assert any(first != second for first, second in steps)
+    # Rank 1 takes the draw after rank 0's: its first path is the same-path run's second one.
+    assert per_rank[1]["paths"][0] == same[0]["paths"][1]
+    for run in (same, per_rank):  # either way the replicas stay equal
+        assert_identical(without_own_rng(run[0]["state"]), without_own_rng(run[1]["state"]))
+
+
+def test_a_trainer_whose_steps_ignore_the_other_rank_fails_after_its_epoch(
+    straight: list[dict[str, Any]],
+) -> None:
+    for rank in straight:  # the same clear error on both ranks, not a silent drift
+        assert rank["unsynced"] is not None
+        assert "differ after a random epoch" in rank["unsynced"]
+        assert "average_gradients" in rank["unsynced"]
+
+
 @names
 def test_a_search_killed_after_epoch_1_resumes_on_both_ranks_bitwise(
     straight: list[dict[str, Any]], resumed: list[dict[str, Any]], name: str

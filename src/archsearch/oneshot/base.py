@@ -187,6 +187,7 @@ class BaseOneShotTrainer(ABC, Generic[M]):
                 self.model.train()
                 train_metrics = self.train_one_epoch(epoch)
                 self.ranks.average_buffers(self.model)
+                self.ranks.check_in_step(self.algorithm, self.model, self.mutator)
                 valid_metrics = self.validate_one_epoch(epoch) if validate else {}
                 self.epoch = epoch + 1
                 self._record(epoch, train_metrics, valid_metrics)

@@ -211,6 +211,24 @@ class Ranks:
                     for tensor in module.state_dict().values():
                         dist.broadcast(tensor, 0)
 
+    def check_in_step(self, name: str, *modules: torch.nn.Module) -> None:
+        """Raise on every rank when `modules` differ between ranks (compared by a float64 sum
+        of their parameters and buffers): a trainer whose step does not average its gradients
+        or draws its decisions from a rank's own stream lets the replicas drift apart."""
+        if not self.active:
+            return
+        with torch.no_grad():
+            tensors = [t for m in modules for t in m.state_dict().values()]
+            total = sum((t.double().sum() for t in tensors), torch.zeros((), dtype=torch.float64))
+            ends = torch.stack([total, -total]).to(self.device)
+            dist.all_reduce(ends, dist.ReduceOp.MAX)
+        if float(ends[0]) != -float(ends[1]):
+            raise RuntimeError(
+                f"the ranks' copies of the supernet and mutator differ after a {name} epoch: its "
+                "steps must average gradients (`self.ranks.average_gradients`) and draw "
+                "decisions in `with self.ranks.shared_random()` (see docs/oneshot.md)"
+            )
+
     def average_metrics(self, values: Mapping[str, float]) -> dict[str, float]:
         """The mean of each metric over the ranks (every rank reports the same keys)."""
         if not self.active or not values:
