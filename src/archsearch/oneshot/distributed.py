@@ -13,6 +13,7 @@ a no-op, and the trainer runs exactly as without it.
 from __future__ import annotations
 
 import contextlib
+import math
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -124,13 +125,17 @@ class Ranks:
         """Within: the path of this rank's single-path step, drawn by `reset()` from the shared
         stream: the same on every rank, or with `per_rank` the rank-th of `world_size` draws
         (the draws of the other ranks are made too, so every sampler ends in one state)."""
-        ahead = self.rank if per_rank and self.active else 0
+        if not self.active:
+            reset()
+            yield
+            return
+        ahead = self.rank if per_rank else 0
         with self.shared_random():
             for _ in range(ahead + 1):
                 reset()
         yield
         with self.shared_random():
-            for _ in range(self.world_size - ahead - 1 if per_rank and self.active else 0):
+            for _ in range(self.world_size - ahead - 1 if per_rank else 0):
                 reset()
 
     def state_dict(self) -> dict[str, Any] | None:
@@ -222,7 +227,8 @@ class Ranks:
             total = sum((t.double().sum() for t in tensors), torch.zeros((), dtype=torch.float64))
             ends = torch.stack([total, -total]).to(self.device)
             dist.all_reduce(ends, dist.ReduceOp.MAX)
-        if float(ends[0]) != -float(ends[1]):
+        high, low = float(ends[0]), -float(ends[1])
+        if high != low and not (math.isnan(high) or math.isnan(low)):  # NaN: a diverged run
             raise RuntimeError(
                 f"the ranks' copies of the supernet and mutator differ after a {name} epoch: its "
                 "steps must average gradients (`self.ranks.average_gradients`) and draw "
