@@ -168,26 +168,27 @@ class Ranks:
         self, tensors: Sequence[torch.Tensor | None], like: Sequence[torch.Tensor]
     ) -> list[torch.Tensor | None]:
         """Each tensor's mean over the ranks that have it (None: this rank has none; `like`
-        gives its shape); None where no rank has one."""
+        gives its shape); None where no rank has one. Two all-reduces: which tensors each rank
+        has (tiny), then only those some rank has, in one flat buffer per dtype (a single-path
+        step sends its path's gradients, not the whole supernet's)."""
         if not self.active:
             return list(tensors)
-        result: list[torch.Tensor | None] = list(tensors)
+        flags = [float(t is not None) for t in tensors]
+        present = torch.tensor(flags, dtype=torch.float32, device=self.device)
+        dist.all_reduce(present)
+        counts = present.tolist()
+        result: list[torch.Tensor | None] = [None] * len(tensors)
         groups: dict[torch.dtype, list[int]] = {}
         for i, ref in enumerate(like):
-            groups.setdefault(ref.dtype, []).append(i)
-        for dtype, indices in groups.items():
-            device = like[indices[0]].device
-            parts = [_flat(tensors[i], like[i]) for i in indices]
-            present = [float(tensors[i] is not None) for i in indices]
-            parts.append(torch.tensor(present, dtype=dtype, device=device))
-            flat = torch.cat(parts)
+            if counts[i] > 0:
+                groups.setdefault(ref.dtype, []).append(i)
+        for indices in groups.values():
+            flat = torch.cat([_flat(tensors[i], like[i]) for i in indices])
             dist.all_reduce(flat)
-            counts = flat[-len(indices) :].tolist()
             offset = 0
-            for i, count in zip(indices, counts, strict=True):
+            for i in indices:
                 size = like[i].numel()
-                part = flat[offset : offset + size].view_as(like[i])
-                result[i] = None if count == 0 else part / count
+                result[i] = flat[offset : offset + size].view_as(like[i]) / counts[i]
                 offset += size
         return result
 
