@@ -31,6 +31,12 @@ are medians over rounds that sample different paths; `ratio_by_width` splits the
 ratios by the width sampled). Target for every figure: ratio <= 1.10 (and peak-memory ratio <=
 1.10 for DARTS), but ratio <= 1.05 for the two value-choice figures (issue 12).
 
+`spos_step_2_processes`, `darts_step_2_processes`: whole epochs of `SposTrainer` and
+`DartsTrainer` (first order) with `devices=2` (two gloo processes, each stepping on its own batch
+of 64 and averaging gradients) against the same trainer on one process: `archsearch_ms` / `ratio`
+per step, `samples_per_s` / `throughput_ratio` counting both processes' samples. No target: on 2
+shared CPU cores two processes compete for the cores one process uses.
+
 Peak memory of one step (DARTS): on CUDA, `torch.cuda.max_memory_allocated` above what was
 allocated when the step began. On CPU, `torch.profiler` with `profile_memory=True` records every
 allocation and free of the CPU allocator; the peak is the largest running sum of the bytes
@@ -62,6 +68,7 @@ import archsearch
 import archsearch.nn as nn
 from archsearch.mutator import Mutator
 from archsearch.oneshot import DartsTrainer, EnasTrainer, RandomTrainer, SposTrainer
+from archsearch.oneshot.callbacks import Callback
 
 BENCHMARK = "oneshot_step"
 TARGET_RATIO = 1.10
@@ -502,6 +509,76 @@ def gdas_trainer(ctx: Context) -> Any:
     return trainer
 
 
+# ----- several processes -------------------------------------------------------------------
+
+
+class EpochClock(Callback):
+    """Times each epoch's training; the times are its checkpointed state, so those of spawned
+    ranks come back to this process with rank 0's final state."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int) -> None:
+        self.seconds.append(time.perf_counter() - self._start)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"seconds": list(self.seconds)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.seconds = list(state["seconds"])
+
+
+def process_figures(ctx: Context) -> None:
+    """SPOS and DARTS (first order) epochs on 1 process and on 2 (`devices=2`, gloo): ms per
+    step (each rank steps on its own batch of BATCH, so 2 processes take 2×BATCH samples per
+    step) and samples per second. The first epoch warms up; the rest are timed."""
+    steps = 8 if ctx.quick else 64
+    epochs = 2 if ctx.quick else 4
+    data = TensorDataset(
+        torch.randn(steps * BATCH, 1, LENGTH), torch.randint(0, CLASSES, (steps * BATCH,))
+    )
+    for figure, cls, per_step in (("spos", SposTrainer, 1), ("darts", DartsTrainer, 2)):
+        timed: dict[int, float] = {}
+        for devices in (1, 2):
+            torch.manual_seed(0)
+            model = SpaceNet(WIDTH)
+            clock = EpochClock()
+            trainer = cls(
+                *(model, F.cross_entropy, accuracy, sgd(model.parameters()), epochs, data, data),
+                batch_size=BATCH,
+                device="cpu",
+                callbacks=[clock],
+                log_dir=ctx.log_dir,
+                devices=devices,
+            )
+            trainer.train(validate=False)
+            rank_steps = steps // (per_step * devices)  # DARTS pairs two halves of the data
+            timed[devices] = statistics.median(clock.seconds[1:]) / rank_steps
+        one, two = timed[1], timed[2]
+        emit(
+            BENCHMARK,
+            figure=f"{figure}_step_2_processes",
+            archsearch_ms=two * 1e3,
+            baseline_ms=one * 1e3,
+            ratio=two / one,
+            samples_per_s=2 * BATCH / two,
+            baseline_samples_per_s=BATCH / one,
+            throughput_ratio=(2 * BATCH / two) / (BATCH / one),
+            cores=len(os.sched_getaffinity(0)),
+            batch=f"{BATCH}x1x{LENGTH} per process",
+            backend="gloo",
+            clock="perf_counter",
+            device="cpu",
+            epochs_timed=epochs - 1,
+            quick=ctx.quick,
+        )
+
+
 def main() -> None:
     args = parse_args(__doc__ or BENCHMARK)
     setup()
@@ -509,6 +586,7 @@ def main() -> None:
     start = time.perf_counter()
     darts_figure(ctx)
     single_path_figures(ctx)
+    process_figures(ctx)
     print(f"{BENCHMARK}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
 
 

@@ -83,10 +83,12 @@ class FairNasTrainer(BaseOneShotTrainer[FairMutator]):
         self.optimizer.zero_grad()
         total = 0.0
         for _ in range(self.mutator.group_size):  # one fair group: every candidate once
-            self.mutator.reset()
+            with self.ranks.shared_random():  # on several processes: the same path on each
+                self.mutator.reset()
             loss = self.loss(self.model(x), y)
             loss.backward()
             total += loss.item()
+        self.ranks.average_gradients(self.model.parameters())  # no-op on one process
         self.optimizer.step()
         return {"loss": total / self.mutator.group_size}
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from archsearch.execution import describe
 from archsearch.oneshot.base import score
 from archsearch.oneshot.callbacks import Callback
-from archsearch.space import TrialStatus
+from archsearch.space import Architecture, TrialStatus
 from archsearch.storage import (
     ExperimentNotFoundError,
     ExperimentRecord,
@@ -68,20 +68,27 @@ class RecordToStorage(Callback):
 
     def build(self, trainer: BaseOneShotTrainer[Any]) -> None:
         super().build(trainer)
-        if self.experiment_id is not None and self._exists(self.experiment_id):
+        if not trainer.ranks.is_main:  # on several ranks rank 0 records; all know the id
+            self.experiment_id = trainer.ranks.broadcast_object(self.experiment_id)
+        elif self.experiment_id is not None and self._exists(self.experiment_id):
             self._restart()
+            trainer.ranks.broadcast_object(self.experiment_id)
         else:
-            self.experiment_id = self._create()
+            self.experiment_id = trainer.ranks.broadcast_object(self._create())
 
     def on_epoch_end(self, epoch: int) -> None:
         assert self.experiment_id is not None, "build() runs before the first epoch"
         entry = self.trainer.history[-1]
+        last = epoch + 1 >= self.trainer.num_epochs
+        exported = self.trainer.export() if last else None  # on every rank: it may search
+        if not self.trainer.ranks.is_main:
+            return
         self.storage.report_metrics(self.experiment_id, [_point(epoch, entry)])
-        if epoch + 1 >= self.trainer.num_epochs:
-            self._finish(entry)
+        if exported is not None:
+            self._finish(entry, exported)
 
     def on_train_end(self, error: BaseException | None) -> None:
-        if error is None or self.experiment_id is None:
+        if error is None or self.experiment_id is None or not self.trainer.ranks.is_main:
             return
         interrupted = isinstance(error, KeyboardInterrupt)
         self._end(
@@ -147,9 +154,8 @@ class RecordToStorage(Callback):
             points = [_point(epoch, entry) for epoch, entry in enumerate(self.trainer.history)]
             self.storage.report_metrics(self.experiment_id, points)
 
-    def _finish(self, entry: Mapping[str, Any]) -> None:
+    def _finish(self, entry: Mapping[str, Any], exported: Architecture) -> None:
         assert self.experiment_id is not None
-        exported = self.trainer.export()
         valid = entry.get("valid") or {}
         final: dict[str, Any] = {f"valid/{k}": v for k, v in valid.items()}
         metric = _score(valid) if valid else _score(entry.get("train") or {})

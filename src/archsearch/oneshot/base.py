@@ -26,11 +26,13 @@ from tqdm import tqdm
 
 from archsearch.mutator import Mutator, ReplayMutator
 from archsearch.nn import InputChoice, LayerChoice, Repeat, fix, walk
+from archsearch.oneshot.batches import to_device
 from archsearch.oneshot.callbacks import Callback
-from archsearch.oneshot.history import HistoryWriter
-from archsearch.oneshot.rng import rng_state, set_rng_state
+from archsearch.oneshot.checkpoint import load_trainer_state, save_atomic, trainer_state
+from archsearch.oneshot.history import HistoryWriter, default_log_dir, log_epoch
+from archsearch.oneshot.launch import from_environment, join, spawn
 from archsearch.oneshot.sliced import to_supernet
-from archsearch.space import Architecture, archsearch_home
+from archsearch.space import Architecture
 
 logger = logging.getLogger("archsearch.oneshot")
 
@@ -48,8 +50,13 @@ class BaseOneShotTrainer(ABC, Generic[M]):
     weight `optimizer` (over `model.parameters()`), `num_epochs`, the two datasets, and loader
     settings. `device=None` picks CUDA when available. `log_dir` (default
     `$ARCHSEARCH_HOME/oneshot/<algorithm>-<time>`) receives `history.json` every epoch and
-    TensorBoard events when tensorboard is installed.
+    TensorBoard events when tensorboard is installed. `devices=N` trains on N processes that
+    `train()` starts (`torchrun` launches are detected by themselves; see `distributed.py`).
     """
+
+    path_per_rank: bool = False
+    """Single-path trainers on several ranks: True samples a different path on each rank (each
+    draws the next of the shared sampler's paths), False the same path on all of them."""
 
     algorithm: ClassVar[str] = "oneshot"
     supported: ClassVar[tuple[type[torch.nn.Module], ...]] = (LayerChoice, InputChoice, Repeat)
@@ -74,6 +81,7 @@ class BaseOneShotTrainer(ABC, Generic[M]):
         callbacks: Sequence[Callback] | None = None,
         *,
         log_dir: str | os.PathLike[str] | None = None,
+        devices: int | None = None,
     ) -> None:
         if num_epochs < 1:
             raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
@@ -88,9 +96,12 @@ class BaseOneShotTrainer(ABC, Generic[M]):
         self.workers = workers
         cuda = torch.cuda.is_available()  # the default device
         self.device = torch.device(device if device is not None else "cuda" if cuda else "cpu")
+        self.ranks = from_environment(devices, self.device)
+        """The processes this search runs on (`Ranks()`: this one only)."""
+        self.device = self.ranks.device
         self.log_frequency = log_frequency
         self.callbacks = list(callbacks or [])
-        self.log_dir = Path(log_dir) if log_dir is not None else _default_log_dir(self.algorithm)
+        self.log_dir = Path(log_dir) if log_dir is not None else default_log_dir(self.algorithm)
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
         self._check_primitives()
@@ -161,6 +172,10 @@ class BaseOneShotTrainer(ABC, Generic[M]):
 
     def train(self, validate: bool = True) -> None:
         """Run the remaining epochs (all of them, or those after a loaded checkpoint)."""
+        if self.ranks.spawn > 1:
+            spawn(self, "train", validate)
+            return
+        join(self)
         # Built here, not in __init__: they see the whole trainer (subclasses set their fields
         # after the base constructor) and the state of a checkpoint loaded before `train()`.
         for callback in self.callbacks:
@@ -171,6 +186,8 @@ class BaseOneShotTrainer(ABC, Generic[M]):
                     callback.on_epoch_begin(epoch)
                 self.model.train()
                 train_metrics = self.train_one_epoch(epoch)
+                self.ranks.average_buffers(self.model)
+                self.ranks.check_in_step(self.algorithm, self.model, self.mutator)
                 valid_metrics = self.validate_one_epoch(epoch) if validate else {}
                 self.epoch = epoch + 1
                 self._record(epoch, train_metrics, valid_metrics)
@@ -218,7 +235,8 @@ class BaseOneShotTrainer(ABC, Generic[M]):
 
         def step(batch: Any) -> Mapping[str, float]:
             x, y = self.to_device(batch)
-            mutator.reset()
+            with self.ranks.shared_random():
+                mutator.reset()
             output = self.model(x)
             return {"loss": float(self.loss(output, y)), **self.metrics(output, y)}
 
@@ -234,24 +252,26 @@ class BaseOneShotTrainer(ABC, Generic[M]):
         totals: dict[str, float] = {}
         count = 0
         total = len(batches) if isinstance(batches, Sized) else None
-        bar = tqdm(batches, total=total, desc=f"{self.algorithm} {name}", leave=False)
+        main = self.ranks.is_main
+        desc = f"{self.algorithm} {name}"
+        bar = tqdm(batches, desc=desc, total=total, leave=False, disable=not main)
         for i, batch in enumerate(bar):
             values = step(batch)
             count += 1
             for key, value in values.items():
                 totals[key] = totals.get(key, 0.0) + float(value)
-            if self.log_frequency and i % self.log_frequency == 0:
+            if main and self.log_frequency and i % self.log_frequency == 0:
                 text = " ".join(f"{k}={v:.4f}" for k, v in values.items())
                 logger.info("%s %s step %d/%s %s", self.algorithm, name, i + 1, total, text)
             bar.set_postfix({k: f"{v / count:.3f}" for k, v in totals.items()}, refresh=False)
-        return {k: v / max(count, 1) for k, v in totals.items()}
+        return self.ranks.average_metrics({k: v / max(count, 1) for k, v in totals.items()})
 
     # ----- results ---------------------------------------------------------------------------
 
     def export(self, file: str | os.PathLike[str] | None = None) -> Architecture:
         """The best architecture found so far (canonical JSON-able dict); also written to
         `file` when given."""
-        return write_architecture(self.mutator.export(), file)
+        return write_architecture(self.mutator.export(), file if self.ranks.is_main else None)
 
     def fixed_model(self, inherit_weights: bool = True) -> torch.nn.Module:
         """The exported architecture as a plain model, by default with the supernet's weights
@@ -265,69 +285,47 @@ class BaseOneShotTrainer(ABC, Generic[M]):
         """One weight step on a fresh decision: `mutator.reset()`, forward, backward, optimizer
         step (the whole train step of single-path methods such as SPOS and random one-shot)."""
         x, y = self.to_device(batch)
-        self.mutator.reset()
-        self.optimizer.zero_grad()
-        output = self.model(x)
-        loss = self.loss(output, y)
-        loss.backward()
-        self.optimizer.step()
+        with self.ranks.one_path(self.mutator.reset, self.path_per_rank):
+            self.optimizer.zero_grad()
+            output = self.model(x)
+            loss = self.loss(output, y)
+            loss.backward()
+            self.ranks.average_gradients(self.model.parameters())
+            self.optimizer.step()
         return {"loss": loss.item(), **self.metrics(output.detach(), y)}
 
     def loader(self, dataset: Dataset[Any], shuffle: bool = False) -> DataLoader[Any]:
-        """A DataLoader with the trainer's batch size and workers."""
+        """A DataLoader with the trainer's batch size and workers (of this rank's shard)."""
+        shard = self.ranks.sampler(dataset, shuffle)
         return DataLoader(
-            dataset, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.workers
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=shuffle and shard is None,
+            sampler=shard,
+            num_workers=self.workers,
         )
 
     def to_device(self, batch: Any) -> Any:
         """Move tensors (nested in tuples, lists or dicts) to the trainer's device."""
-        if isinstance(batch, torch.Tensor):
-            return batch.to(self.device, non_blocking=True)
-        if isinstance(batch, (list, tuple)):
-            return type(batch)(self.to_device(b) for b in batch)
-        if isinstance(batch, dict):
-            return {k: self.to_device(v) for k, v in batch.items()}
-        return batch
+        return to_device(batch, self.device)
 
     # ----- checkpoint / resume ---------------------------------------------------------------
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue the search exactly where it stopped."""
-        return {
-            "algorithm": self.algorithm,
-            "epoch": self.epoch,
-            "model": self.model.state_dict(),
-            "mutator": self.mutator.state_dict(),
-            "optimizers": {k: o.state_dict() for k, o in self.optimizers().items()},
-            "callbacks": [c.state_dict() for c in self.callbacks],
-            "history": self.history,
-            "extra": self.extra_state(),
-            "rng": rng_state(),
-        }
+        """Everything needed to continue the search exactly where it stopped (on several ranks
+        a collective: every rank's random state is gathered into `"ranks"`)."""
+        return trainer_state(self)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a `state_dict()`; the next `train()` continues from the saved epoch."""
-        if state.get("algorithm") != self.algorithm:
-            found = state.get("algorithm")
-            raise ValueError(f"a {found!r} checkpoint cannot resume a {self.algorithm!r} search")
-        self.model.load_state_dict(state["model"])
-        self.mutator.load_state_dict(state["mutator"])
-        for key, optimizer in self.optimizers().items():
-            optimizer.load_state_dict(state["optimizers"][key])
-        for callback, saved in zip(self.callbacks, state["callbacks"], strict=False):
-            callback.load_state_dict(saved)
-        self.history = list(state["history"])
-        self.load_extra_state(state["extra"])
-        set_rng_state(state["rng"])
-        self.epoch = int(state["epoch"])
+        load_trainer_state(self, state)
 
     def save_checkpoint(self, path: str | os.PathLike[str]) -> None:
-        """Write `state_dict()` atomically (a crash mid-write never leaves half a checkpoint)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        torch.save(self.state_dict(), tmp)
-        os.replace(tmp, path)
+        """Write `state_dict()` atomically (a crash mid-write never leaves half a checkpoint);
+        on several ranks every rank calls this and rank 0 writes."""
+        state = self.state_dict()
+        if self.ranks.is_main:
+            save_atomic(state, path)
 
     def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
         """Load a checkpoint written by `save_checkpoint`."""
@@ -365,11 +363,10 @@ class BaseOneShotTrainer(ABC, Generic[M]):
                 "architecture": self.current_architecture(),
             }
         )
+        if not self.ranks.is_main:
+            return
         self._history_writer.write(self.log_dir, self.algorithm, self.history)
-        logger.info(
-            "%s epoch %d/%d train %s valid %s",
-            *(self.algorithm, epoch + 1, self.num_epochs, _fmt(train), _fmt(valid)),
-        )
+        log_epoch(self.algorithm, epoch, self.num_epochs, train, valid)
 
 
 def write_architecture(arch: Architecture, file: str | os.PathLike[str] | None) -> Architecture:
@@ -386,12 +383,3 @@ def score(metrics: Mapping[str, float]) -> float:
         if key != "loss":
             return value
     return -metrics["loss"]
-
-
-def _default_log_dir(algorithm: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return archsearch_home() / "oneshot" / f"{algorithm}-{stamp}-{os.getpid()}"
-
-
-def _fmt(values: Mapping[str, float]) -> str:
-    return " ".join(f"{k}={v:.4f}" for k, v in values.items()) or "-"

@@ -6,7 +6,19 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import torch
 from torch.utils.data import DataLoader, Dataset, Subset
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    """`batch` with its tensors (nested in tuples, lists or dicts) moved to `device`."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    return batch
 
 
 def halves(dataset: Dataset[Any]) -> tuple[Dataset[Any], Dataset[Any]]:

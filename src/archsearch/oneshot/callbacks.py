@@ -14,7 +14,10 @@ if TYPE_CHECKING:
 
 
 class Callback:
-    """Hooks around each epoch of a one-shot trainer; state is checkpointed with the trainer."""
+    """Hooks around each epoch of a one-shot trainer; state is checkpointed with the trainer.
+
+    On several ranks every rank runs the callbacks (their state stays equal); one that writes
+    files or records does so where `self.trainer.ranks.is_main`."""
 
     trainer: BaseOneShotTrainer[Any]
 
@@ -67,7 +70,7 @@ class ArchitectureCheckpoint(Callback):
 
     def on_epoch_end(self, epoch: int) -> None:
         arch = self.trainer.current_architecture()
-        if arch is None:
+        if arch is None or not self.trainer.ranks.is_main:  # rank 0 writes
             return
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         path = self.checkpoint_dir / f"epoch_{epoch}.json"
@@ -82,6 +85,7 @@ class ModelCheckpoint(Callback):
         self.checkpoint_dir = Path(checkpoint_dir)
 
     def on_epoch_end(self, epoch: int) -> None:
-        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        torch.save(self.trainer.model.state_dict(), self.checkpoint_dir / f"epoch_{epoch}.pth")
+        if self.trainer.ranks.is_main:  # every rank takes part in `save_checkpoint`
+            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            torch.save(self.trainer.model.state_dict(), self.checkpoint_dir / f"epoch_{epoch}.pth")
         self.trainer.save_checkpoint(self.checkpoint_dir / "last.ckpt")

@@ -123,6 +123,7 @@ class DartsTrainer(BilevelTrainer[DartsMutator]):
         log_dir: str | os.PathLike[str] | None = None,
         dataset: Dataset[Any] | None = None,
         learning_rate: float | None = None,
+        devices: int | None = None,
     ) -> None:
         dataset_train, dataset_valid, _ = retiarii_args.datasets(
             "DartsTrainer", dataset_train, dataset_valid, dataset, split="bilevel",
@@ -134,6 +135,7 @@ class DartsTrainer(BilevelTrainer[DartsMutator]):
         super().__init__(
             model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
             batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
+            devices=devices,
         )  # fmt: skip
         if mutator is not None:
             self.use_mutator(mutator, DartsMutator)
@@ -156,6 +158,7 @@ class DartsTrainer(BilevelTrainer[DartsMutator]):
         loss = self.loss(output, y)
         # Only the weights collect gradients here: the alphas learn from the architecture step.
         loss.backward(inputs=weights)
+        self.ranks.average_gradients(weights)
         if self.grad_clip is not None and self.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(weights, self.grad_clip)
         self.optimizer.step()
@@ -166,6 +169,7 @@ class DartsTrainer(BilevelTrainer[DartsMutator]):
         architecture batch; returns the validation loss it saw. Weights are not changed."""
         self.arch_optimizer.zero_grad()
         loss = self.arch_backward(train_batch, valid_batch)
+        self.ranks.average_gradients(self.mutator.parameters())
         self.arch_optimizer.step()
         return loss
 
@@ -212,12 +216,16 @@ class DartsTrainer(BilevelTrainer[DartsMutator]):
             return self.loss(functional_call(self.model, state, (x,)), y)
 
         randomness = _RngState(self.device)
-        train_grads = torch.autograd.grad(loss_at(weights, train_batch), weights, allow_unused=True)
+        local = torch.autograd.grad(loss_at(weights, train_batch), weights, allow_unused=True)
+        # On several ranks the virtual step and the finite-difference direction are global (the
+        # gradients averaged), so every rank moves its weights alike; `arch_step` averages the
+        # alphas' gradient, linear in the ranks' shares from here on.
+        train_grads = self.ranks.average(local, weights)
         shifted, coefs = self._virtual_step(weights, train_grads)
         valid_loss = loss_at(shifted, valid_batch)
         found = torch.autograd.grad(valid_loss, [*alphas, *shifted], allow_unused=True)
         direct: list[torch.Tensor | None] = list(found[: len(alphas)])
-        v = found[len(alphas) :]
+        v = self.ranks.average(found[len(alphas) :], weights)
         after = _RngState(self.device)
         with torch.no_grad():
             u = [None if g is None or c == 0 else c * g for g, c in zip(v, coefs, strict=True)]

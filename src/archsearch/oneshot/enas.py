@@ -83,6 +83,7 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         ctrl_lr: float | None = None,
         ctrl_steps_aggregate: int | None = None,
         ctrl_kwargs: Mapping[str, Any] | None = None,
+        devices: int | None = None,
     ) -> None:
         given = retiarii_args.enas_arguments(
             dataset_train, dataset_valid, dataset, batch_size=batch_size,
@@ -114,7 +115,7 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         super().__init__(
             model, loss, metrics, optimizer, num_epochs, given.dataset_train,
             given.dataset_valid, batch_size, workers, device, log_frequency, callbacks,
-            log_dir=log_dir,
+            log_dir=log_dir, devices=devices,
         )  # fmt: skip
         self.controller_kwargs = given.controller
         """`EnasMutator` arguments for the controller `build_mutator` makes (`ctrl_kwargs`)."""
@@ -150,6 +151,8 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         finally:
             # Paths left over are not carried into the controller phase nor a checkpoint.
             self.mutator.clear_presampled()
+        # Rewards use the running statistics: the ranks' averages, as the epoch's end gives.
+        self.ranks.average_buffers(self.model)
         was_training = self.model.training
         # Rewards judge the shared weights as they are: no dropout, frozen batch statistics.
         self.model.eval()
@@ -176,6 +179,7 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         else:
             logits, loss = output, self.loss(output, y)
         loss.backward()
+        self.ranks.average_gradients(self._weights)
         if self.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(self._weights, self.grad_clip)
         self.optimizer.step()
@@ -185,9 +189,10 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
     def next_child_path(self) -> None:
         """Apply the next path of the child phase: the next of `presample` paths drawn at once
         from the controller (drawn again when they run out or the controller changed)."""
-        if self.presample > 1 and not self.mutator.presampled:
-            self.mutator.presample(self.presample)
-        self.mutator.reset()
+        with self.ranks.shared_random():  # every rank draws the same path
+            if self.presample > 1 and not self.mutator.presampled:
+                self.mutator.presample(self.presample)
+            self.mutator.reset()
 
     def controller_step(self, batches: Sequence[Any]) -> Mapping[str, float]:
         """One controller update from one sampled path per batch (REINFORCE, gradients
@@ -198,12 +203,14 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         totals = {"reward": 0.0, "loss": 0.0, "entropy": 0.0, "skip_penalty": 0.0}
         for batch in batches:
             x, y = self.to_device(batch)
-            controller.reset()
+            with self.ranks.shared_random():
+                controller.reset()
             with torch.no_grad():
                 output = self.model(x)
             if isinstance(output, tuple):
                 output = output[0]
-            reward = float(self.reward_function(output, y))
+            # One path on every rank, each scoring it on its own batch: the reward is their mean.
+            reward = self.ranks.mean(float(self.reward_function(output, y)))
             entropy = controller.sample_entropy.item()
             reward += self.entropy_weight * entropy
             self.baseline = self.baseline_decay * self.baseline + (1 - self.baseline_decay) * reward
@@ -223,7 +230,7 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         """Mean metrics of `test_arc_per_epoch` sampled paths, each on all of `dataset_valid`."""
         results = []
         for _ in range(self.test_arc_per_epoch):
-            with torch.no_grad():
+            with torch.no_grad(), self.ranks.shared_random():
                 self.mutator.reset()
             results.append(self.evaluate_architecture(self.mutator.sampled_architecture()))
         keys = dict.fromkeys(k for r in results for k in r)

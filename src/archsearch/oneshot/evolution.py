@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,6 +22,8 @@ Fitness = Callable[[Architecture], float]
 """Score of an architecture; higher is better (NaN counts as the worst)."""
 Constraint = Callable[[Architecture], bool]
 """Whether an architecture may be scored and exported at all."""
+MapScores = Callable[[Fitness, Sequence[Architecture]], Sequence[float]]
+"""How a generation is scored: `map_scores(fitness, architectures)` -> their fitness, in order."""
 
 
 @dataclass(frozen=True)
@@ -113,15 +115,23 @@ def evolve(
     rng: random.Random | None = None,
     constraint: Constraint | None = None,
     on_generation: Callable[[Generation], None] | None = None,
+    map_scores: MapScores | None = None,
 ) -> EvolutionResult:
     """Maximise `fitness` over `space` by evolution; only architectures passing `constraint`
     are ever scored. Raises ValueError when no sampled architecture satisfies the constraint.
 
     The search stops early when a generation can breed no architecture it has not seen (a small
     space is exhausted). `on_generation` is called after each generation is scored.
+    `map_scores` scores each generation (default: one architecture after another; a search on
+    several processes splits them, see `Ranks.map`).
     """
     return _Evolution(
-        space, fitness, config or EvolutionConfig(), rng or random.Random(), constraint
+        space,
+        fitness,
+        config or EvolutionConfig(),
+        rng or random.Random(),
+        constraint,
+        map_scores or _one_by_one,
     )(on_generation)
 
 
@@ -156,6 +166,7 @@ class _Evolution:
     config: EvolutionConfig
     rng: random.Random
     constraint: Constraint | None
+    map_scores: MapScores
     seen: set[str] = field(default_factory=set)
     rejected: int = 0
 
@@ -170,7 +181,8 @@ class _Evolution:
         parents: list[Candidate] = []
         generations: list[Generation] = []
         for index in range(config.num_generations):
-            scored = [Candidate(arch, _finite(self.fitness(arch))) for arch in population]
+            scores = self.map_scores(self.fitness, population)
+            scored = [Candidate(a, _finite(s)) for a, s in zip(population, scores, strict=True)]
             # Elitist: parents are the best seen so far (stable sort: earlier wins ties).
             parents = sorted(parents + scored, key=lambda c: -c.score)[: config.num_parents]
             generation = Generation(index, tuple(scored), parents[0])
@@ -224,6 +236,10 @@ class _Evolution:
             self.rejected += 1
             return False
         return True
+
+
+def _one_by_one(fitness: Fitness, architectures: Sequence[Architecture]) -> list[float]:
+    return [fitness(arch) for arch in architectures]
 
 
 def _finite(value: float) -> float:

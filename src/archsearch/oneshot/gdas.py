@@ -203,6 +203,7 @@ class GdasTrainer(BilevelTrainer[GdasMutator]):
         tau_max: float = 10.0,
         tau_min: float = 0.1,
         log_dir: str | os.PathLike[str] | None = None,
+        devices: int | None = None,
     ) -> None:
         if not isinstance(dataset_train, Sized) or len(dataset_train) < 2:
             raise ValueError("GdasTrainer needs a dataset_train with a length of at least 2")
@@ -211,6 +212,7 @@ class GdasTrainer(BilevelTrainer[GdasMutator]):
         super().__init__(
             model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
             batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
+            devices=devices,
         )  # fmt: skip
         self.grad_clip = grad_clip
         self.tau_max = tau_max
@@ -251,11 +253,13 @@ class GdasTrainer(BilevelTrainer[GdasMutator]):
         # Only the weights learn here (the alphas learn from the architecture step), so the
         # forward is the same one-path forward without the straight-through part: it has no
         # path to the alphas, and a plain backward reaches only the weights.
-        self.mutator.reset(straight_through=False)
+        with self.ranks.shared_random():
+            self.mutator.reset(straight_through=False)
         self.optimizer.zero_grad()
         output = self.model(x)
         loss = self.loss(output, y)
         loss.backward()
+        self.ranks.average_gradients(self._weights)
         if self.grad_clip is not None and self.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self._weights, self.grad_clip)
         self.optimizer.step()
@@ -271,10 +275,12 @@ class GdasTrainer(BilevelTrainer[GdasMutator]):
         their `.grad` are not changed."""
         alphas = list(self.mutator.parameters())
         x, y = batch
-        self.mutator.reset()
+        with self.ranks.shared_random():
+            self.mutator.reset()
         self.arch_optimizer.zero_grad()
         loss = self.loss(self.model(x), y)
         if alphas:
             loss.backward(inputs=alphas)
+            self.ranks.average_gradients(alphas)
             self.arch_optimizer.step()
         return loss.item()

@@ -4,10 +4,40 @@ atomically) and, when tensorboard is installed, TensorBoard scalars of the new e
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from archsearch.space import archsearch_home
+
+logger = logging.getLogger("archsearch.oneshot")
+
+
+def default_log_dir(algorithm: str) -> Path:
+    """`$ARCHSEARCH_HOME/oneshot/<algorithm>-<time>-<pid>`."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return archsearch_home() / "oneshot" / f"{algorithm}-{stamp}-{os.getpid()}"
+
+
+def log_epoch(
+    algorithm: str,
+    epoch: int,
+    num_epochs: int,
+    train: Mapping[str, float],
+    valid: Mapping[str, float],
+) -> None:
+    """One log line with an epoch's train and validation metrics."""
+    logger.info(
+        "%s epoch %d/%d train %s valid %s",
+        *(algorithm, epoch + 1, num_epochs, _fmt(train), _fmt(valid)),
+    )
+
+
+def _fmt(values: Mapping[str, float]) -> str:
+    return " ".join(f"{k}={v:.4f}" for k, v in values.items()) or "-"
 
 
 class HistoryWriter:

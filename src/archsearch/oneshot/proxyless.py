@@ -212,6 +212,7 @@ class ProxylessTrainer(BilevelTrainer[ProxylessMutator]):
         log_dir: str | os.PathLike[str] | None = None,
         dataset: Dataset[Any] | None = None,
         ref_latency: float | None = None,
+        devices: int | None = None,
     ) -> None:
         dataset_train, dataset_valid, _ = retiarii_args.datasets(
             "ProxylessTrainer", dataset_train, dataset_valid, dataset, split="bilevel",
@@ -237,13 +238,15 @@ class ProxylessTrainer(BilevelTrainer[ProxylessMutator]):
         super().__init__(
             model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
             batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
+            devices=devices,
         )  # fmt: skip
         self.warmup_epochs = warmup_epochs
         self.grad_reg_loss_type = grad_reg_loss_type
         self.grad_reg_loss_params = reg_params
         self.applied_hardware = applied_hardware
         self.dummy_input = dummy_input
-        self.cost_table: CostTable | None = self._costs(cost_table)
+        # Measured latencies differ between ranks: every rank uses rank 0's.
+        self.cost_table: CostTable | None = self.ranks.broadcast_object(self._costs(cost_table))
         """The per-candidate costs the regulariser uses (None without a regulariser)."""
         self._cost_tensors = {
             label: torch.tensor(costs, dtype=torch.float32, device=self.device)
@@ -267,11 +270,13 @@ class ProxylessTrainer(BilevelTrainer[ProxylessMutator]):
     def train_step(self, batch: Any) -> dict[str, float]:
         weight_batch, arch_batch = batch
         x, y = self.to_device(weight_batch)
-        self.mutator.reset(num_paths=1)
+        with self.ranks.shared_random():
+            self.mutator.reset(num_paths=1)
         self.optimizer.zero_grad()
         output = self.model(x)
         loss = self.loss(output, y)
         loss.backward()
+        self.ranks.average_gradients(self.model.parameters())
         self.optimizer.step()
         values = {"loss": loss.item(), **self.metrics(output.detach(), y)}
         if arch_batch is not None:
@@ -284,7 +289,8 @@ class ProxylessTrainer(BilevelTrainer[ProxylessMutator]):
         mutator = self.mutator
         alphas = list(mutator.parameters())
         x, y = batch
-        mutator.reset(num_paths=2)
+        with self.ranks.shared_random():
+            mutator.reset(num_paths=2)
         self.arch_optimizer.zero_grad()
         loss = self.loss(self.model(x), y)
         values = {"arch_loss": loss.item()}
@@ -293,6 +299,7 @@ class ProxylessTrainer(BilevelTrainer[ProxylessMutator]):
             loss = self.regularised(loss, cost)
             values["expected_cost"] = cost.item()
         loss.backward(inputs=alphas)
+        self.ranks.average_gradients(alphas)
         before = mutator.snapshot()
         self.arch_optimizer.step()
         mutator.rescale(before)

@@ -8,6 +8,7 @@ from typing import Any
 
 from archsearch.mutator import RandomMutator
 from archsearch.oneshot.base import BaseOneShotTrainer, score, write_architecture
+from archsearch.oneshot.launch import spawn
 from archsearch.space import Architecture
 
 
@@ -38,10 +39,15 @@ class RandomTrainer(BaseOneShotTrainer[RandomMutator]):
         return self._best
 
     def export(self, file: str | os.PathLike[str] | None = None) -> Architecture:
+        if self.ranks.spawn > 1:  # devices=N: the candidates are scored on N new processes
+            arch: Architecture = spawn(self, "export")
+            return write_architecture(arch, file)
         sampler = self.mutator
         candidates = [sampler.search_space.sample(sampler.rng) for _ in range(self.num_samples)]
-        self._best = max(candidates, key=lambda arch: score(self.evaluate_architecture(arch)))
-        return write_architecture(self._best, file)
+        # On several ranks each scores its share of the candidates (see `Ranks.map`).
+        scores = self.ranks.map(lambda arch: score(self.evaluate_architecture(arch)), candidates)
+        self._best = candidates[scores.index(max(scores))]
+        return write_architecture(self._best, file if self.ranks.is_main else None)
 
     def extra_state(self) -> dict[str, Any]:
         return {"sampler": self.mutator.rng.getstate(), "best": self._best}

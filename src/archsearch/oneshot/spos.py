@@ -26,6 +26,7 @@ from archsearch.oneshot.base import BaseOneShotTrainer, Metrics, score, write_ar
 from archsearch.oneshot.callbacks import Callback
 from archsearch.oneshot.constraints import ModelConstraint
 from archsearch.oneshot.evolution import Candidate, EvolutionConfig, Generation, evolve
+from archsearch.oneshot.launch import spawn
 from archsearch.space import Architecture
 
 logger = logging.getLogger("archsearch.oneshot")
@@ -82,6 +83,7 @@ class SposTrainer(BaseOneShotTrainer[Mutator]):
         constraint: Callable[[Architecture], bool] | None = None,
         bn_recalibration_batches: int = 10,
         log_dir: str | os.PathLike[str] | None = None,
+        devices: int | None = None,
     ) -> None:
         if bn_recalibration_batches < 0:
             raise ValueError(
@@ -98,6 +100,7 @@ class SposTrainer(BaseOneShotTrainer[Mutator]):
         super().__init__(
             model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
             batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
+            devices=devices,
         )  # fmt: skip
         if mutator is not None:
             self.use_mutator(mutator)
@@ -134,8 +137,11 @@ class SposTrainer(BaseOneShotTrainer[Mutator]):
         """Run the evolution search on the current supernet and return the best architecture.
 
         Writes `search.json` to `log_dir`; the supernet's weights and batch-norm statistics are
-        left as they were.
+        left as they were. With `devices=N` the search runs on N new processes.
         """
+        if self.ranks.spawn > 1:
+            arch: Architecture = spawn(self, "search")
+            return arch
         batches = self.recalibration_batches()
         result = evolve(
             self.mutator.search_space,
@@ -144,6 +150,7 @@ class SposTrainer(BaseOneShotTrainer[Mutator]):
             rng=self.search_rng,
             constraint=self.constraint,
             on_generation=self._log_generation,
+            map_scores=self.ranks.map,  # on several ranks each scores its share of candidates
         )
         self._best = result.best
         self._searched_epoch = self.epoch
@@ -157,7 +164,8 @@ class SposTrainer(BaseOneShotTrainer[Mutator]):
         if self._best is None or self._searched_epoch != self.epoch:
             self.search()
         assert self._best is not None
-        return write_architecture(dict(self._best.architecture), file)
+        arch = dict(self._best.architecture)
+        return write_architecture(arch, file if self.ranks.is_main else None)
 
     def evaluate_architecture(self, arch: Mapping[str, Any]) -> dict[str, float]:
         """Metrics of `arch` on `dataset_valid` after batch-norm recalibration for that path."""
@@ -222,6 +230,8 @@ class SposTrainer(BaseOneShotTrainer[Mutator]):
     # ----- internals -------------------------------------------------------------------------
 
     def _log_generation(self, generation: Generation) -> None:
+        if not self.ranks.is_main:
+            return
         logger.info(
             "%s search generation %d/%d: %d new candidates, best score %.4f",
             self.algorithm,
@@ -233,6 +243,8 @@ class SposTrainer(BaseOneShotTrainer[Mutator]):
 
     def _write_search(self, rejected: int) -> None:
         assert self._best is not None
+        if not self.ranks.is_main:
+            return
         record = {
             "algorithm": self.algorithm,
             "epoch": self.epoch,
