@@ -48,6 +48,9 @@ from archsearch.execution.refs import Transfer
 from archsearch.execution.worker import ended_result
 from archsearch.space import TrialStatus
 
+KILL_SECONDS = 0.5
+"""How long a slot may take to kill its trial's processes before its actor is killed anyway."""
+
 BACKSTOP_SECONDS = 30.0
 """Past `max_duration` plus this, a trial whose slot never reported its timeout is stopped
 from here (the slot's actor is killed)."""
@@ -100,8 +103,8 @@ class RayBackend(Backend):
         self._slots = [_Slot(i) for i in range(concurrency)]
         self._events: deque[Event] = deque()
         self._markers: dict[str, str] = {}  # log folder → the file telling nodes they see it
-        self.nodes: dict[int, str] = {}
-        """The node each trial started on (the latest run's), by trial id."""
+        self.started: dict[int, Started] = {}
+        """Where and when each trial started (its latest run), by trial id."""
         self._closed = False
 
     @classmethod
@@ -145,6 +148,7 @@ class RayBackend(Backend):
             resources=dict(config.resources),
             max_restarts=0,
             max_task_retries=0,  # a lost trial is re-run from here, never by Ray
+            max_concurrency=2,  # `kill_trial` runs beside a running trial
         )
         self._code = code
         for slot in self._slots:
@@ -237,8 +241,12 @@ class RayBackend(Backend):
         slot.is_placed = False
 
     def _kill(self, slot: _Slot) -> None:
+        """Kill the slot's actor; with a trial running, first what the trial started."""
         if slot.actor is not None:
             with contextlib.suppress(Exception):  # already dead, or Ray already gone
+                if slot.call is not None and slot.is_placed:
+                    self._ray.get(slot.actor.kill_trial.remote(), timeout=KILL_SECONDS)
+            with contextlib.suppress(Exception):
                 self._ray.kill(slot.actor, no_restart=True)
         slot.actor = slot.placed = slot.call = None
         slot.is_placed = False
@@ -331,7 +339,7 @@ class RayBackend(Backend):
         assert slot.job is not None
         if isinstance(message, Started):
             slot.is_placed, slot.started = True, message.time
-            self.nodes[message.trial_id] = message.node
+            self.started[message.trial_id] = message
         elif isinstance(message, MetricReport):
             slot.seen += 1
             if slot.seen > slot.delivered:  # a re-run's reports start over: pass new ones on
@@ -354,7 +362,8 @@ class RayBackend(Backend):
         it when its retries are spent."""
         assert slot.job is not None
         self._kill(slot)
-        node = self.nodes.get(slot.job.trial_id, "its node")
+        start = self.started.get(slot.job.trial_id)
+        node = "its node" if start is None else f"node {start.node}"
         reason = f"the trial's worker or node was lost ({node}: {why})"
         if slot.attempt >= self.config.max_retries:
             runs = slot.attempt + 1

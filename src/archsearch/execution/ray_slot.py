@@ -11,7 +11,9 @@ class with `ray.remote`.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import sys
 import tempfile
@@ -110,6 +112,13 @@ class TrialSlot:
                             yield LogChunk(job.trial_id, chunk)
                         os.unlink(spool)
                     return
+
+    def kill_trial(self) -> None:
+        """Kill the running trial's worker and every process it started (its process group),
+        before the actor itself is killed: killing the actor would stop the worker alone."""
+        for pid in self.local.worker_pids():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
 
     def _here(self, ref: Ref) -> Ref:
         """`ref` with the user's script found in the shipped code when the driver's path of
