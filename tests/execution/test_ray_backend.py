@@ -11,9 +11,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from backend_jobs import Crash, Forward, Grandchild, Say, Sleep, WhoAmI, gone, grandchild_pid, job
+from backend_jobs import (
+    Crash,
+    Forward,
+    Grandchild,
+    Say,
+    Sleep,
+    WhoAmI,
+    gone,
+    grandchild_pid,
+    job,
+    run_all,
+)
 from backend_jobs import results as results_of
-from backend_jobs import run_all
 from ray_jobs import Paced, shared_ray, until
 
 from archsearch.execution import MetricReport, RayBackend, RayConfig
