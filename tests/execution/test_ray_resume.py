@@ -35,6 +35,7 @@ exp.run(ExperimentConfig("ray", storage={db!r}, max_trial_number=4, trial_concur
 """
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_repeats_nothing_and_cleans_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -86,7 +86,7 @@ def connect(
         return RaySession(ray, owned=False, connected=True)
     clean_stale()
     temp_root = _temp_root()
-    with _loopback_only(ray):
+    with loopback_only(ray):
         info = ray.init(
             address="local",
             _node_ip_address="127.0.0.1",
@@ -104,10 +104,11 @@ def connect(
 
 
 @contextlib.contextmanager
-def _loopback_only(ray: ModuleType) -> Iterator[None]:
-    """While a local Ray starts, make it and its processes use 127.0.0.1 rather than the
-    machine's public address. Ray reads this switch (meant for laptops) from the environment
-    of each process it starts, and in this process from a constant set at import."""
+def loopback_only(ray: ModuleType) -> Iterator[None]:
+    """While a local Ray (or a test's simulated cluster) starts, make it and its processes use
+    127.0.0.1 rather than the machine's public address. Ray reads this switch (meant for
+    laptops) from the environment of each process it starts, and in this process from a
+    constant set at import."""
     name = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
     previous = os.environ.get(name)
     os.environ[name] = "0"
