@@ -1,23 +1,14 @@
 """The Ray backend (`execution="ray"`): trials run on a Ray cluster, one actor per slot.
 
-Each of the `concurrency` slots is a persistent actor (`ray_slot.TrialSlot`) holding the slot's
-CPUs, GPUs (fractions share a device) and custom resources; a trial is one call of it, which
-streams back as they happen the trial's start (node, pids), its reports, its output when the
-node cannot write the driver's log file, and its result. This process stays the only writer of
-storage. Faults end as results, never as hangs or duplicates:
-
-- A trial that raises, segfaults, calls `os._exit` or is signalled: FAILED (it ran in the
-  slot's worker process; the actor lives on and starts a new worker).
-- `max_duration`: the slot's worker is killed with what the trial started; TIMEOUT.
-- `cancel`: the slot's actor is killed (Ray's own `ray.cancel` cannot stop a running call)
-  and a fresh one started; CANCELLED at once.
-- A lost actor (its process killed, its node gone): the trial runs again, same trial id, on a
-  fresh actor, up to `max_retries` times; reports already delivered are not delivered again.
-  Ray's own task retries stay off: they would repeat the reports.
-- A slot the cluster cannot place within `placement_timeout`: its trial fails naming the
-  resource no node has (or has free).
-
-Ray is imported only here (and in `ray_start`), when the backend starts.
+Each slot is a persistent actor (`ray_slot.TrialSlot`) holding the slot's CPUs, GPUs and custom
+resources; a trial is one call of it, streaming back its start (node, pids), reports, output
+(when the node cannot write the driver's log file) and result. This process stays the only
+writer of storage. Faults end as results, never as hangs or duplicates (docs/cluster.md has
+the table): a trial's own crash or timeout is handled in the slot; a cancel kills the slot's
+actor (`ray.cancel` cannot stop a running call); a lost actor or node re-runs the trial under
+the same id (never through Ray's task retries, which would repeat its reports); a slot the
+cluster cannot place fails its trial naming the missing resource. Ray is imported only when
+the backend starts (`ray_start`).
 """
 
 from __future__ import annotations
@@ -41,7 +32,8 @@ from archsearch.execution.base import (
     check_duration,
 )
 from archsearch.execution.logs import append_note, open_log
-from archsearch.execution.ray_config import RayConfig
+from archsearch.execution.ray_config import RayConfig, script_folder
+from archsearch.execution.ray_placement import busy, missing
 from archsearch.execution.ray_slot import LogChunk, Started, TrialSlot
 from archsearch.execution.ray_start import RaySession, connect
 from archsearch.execution.refs import Transfer
@@ -52,8 +44,7 @@ KILL_SECONDS = 0.5
 """How long a slot may take to kill its trial's processes before its actor is killed anyway."""
 
 BACKSTOP_SECONDS = 30.0
-"""Past `max_duration` plus this, a trial whose slot never reported its timeout is stopped
-from here (the slot's actor is killed)."""
+"""Past `max_duration` + this, a trial whose slot sent no TIMEOUT is stopped from here."""
 
 
 @dataclass
@@ -127,7 +118,7 @@ class RayBackend(Backend):
         if self._session is not None:
             return
         config = self.config
-        code = config.code_folder(_script_folder())
+        code = config.code_folder(script_folder())
         address = config.resolved_address()
         cpus = None
         if address is None:  # a local Ray: room for every slot even on a small machine
@@ -303,7 +294,7 @@ class RayBackend(Backend):
             if ready:
                 slot.is_placed, slot.unplaceable = True, None
             elif time.monotonic() >= slot.requested + self.config.placement_timeout:
-                why = self._missing() or self._busy()
+                why = self._missing() or busy(self._request(), self.config.placement_timeout)
                 slot.unplaceable = why
                 self._stop(slot, TrialStatus.FAILED, why)
             return
@@ -340,6 +331,11 @@ class RayBackend(Backend):
         if isinstance(message, Started):
             slot.is_placed, slot.started = True, message.time
             self.started[message.trial_id] = message
+            append_note(
+                slot.job.log_path,
+                f"trial started on node {message.node} (Ray node {message.node_id[:12]}, "
+                f"actor pid {message.pid}, worker pid {message.worker_pid})",
+            )
         elif isinstance(message, MetricReport):
             slot.seen += 1
             if slot.seen > slot.delivered:  # a re-run's reports start over: pass new ones on
@@ -395,33 +391,7 @@ class RayBackend(Backend):
         return {name: amount for name, amount in wanted.items() if amount > 0}
 
     def _missing(self) -> str | None:
-        """Why no node of the cluster can ever hold one slot, or None if some node can."""
-        request = self._request()
-        nodes = [n.get("Resources", {}) for n in self._ray.nodes() if n.get("Alive")]
-        if any(all(res.get(k, 0) >= v for k, v in request.items()) for res in nodes):
-            return None
-        short = [k for k, v in request.items() if not any(r.get(k, 0) >= v for r in nodes)]
-        have = {k: max((r.get(k, 0) for r in nodes), default=0) for k in request}
-        names = short or sorted(request)
-        return (
-            f"no node of the Ray cluster has {', '.join(f'{k}={request[k]:g}' for k in names)} "
-            f"for a trial slot (the most any node has: "
-            f"{', '.join(f'{k}={have[k]:g}' for k in names)}); "
-            f"ask for less (ray.cpus_per_trial, ray.gpus_per_trial, ray.resources) or add nodes"
-        )
-
-    def _busy(self) -> str:
-        request = ", ".join(f"{k}={v:g}" for k, v in self._request().items())
-        return (
-            f"the Ray cluster did not place a trial slot ({request}) within "
-            f"ray.placement_timeout={self.config.placement_timeout:g} s: its nodes have these "
-            "resources but not free (other work holds them)"
-        )
-
-
-def _script_folder() -> str | None:
-    path = getattr(sys.modules.get("__main__"), "__file__", None)
-    return os.path.dirname(os.path.abspath(path)) if path else None
+        return missing(self._ray.nodes(), self._request())
 
 
 def _first_line(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
@@ -100,6 +101,12 @@ class RayConfig:
             return self.working_dir
         address = self.resolved_address()
         return script_folder if address is not None and is_remote(address) else None
+
+
+def script_folder() -> str | None:
+    """The folder of the script this process runs (`__main__`), if it has one."""
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    return os.path.dirname(os.path.abspath(path)) if path else None
 
 
 def is_remote(address: str) -> bool:
