@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +33,8 @@ from archsearch.execution.ray_start import RaySession
 from archsearch.space import TrialStatus
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+HERE = str(Path(__file__).resolve().parent)
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +169,37 @@ def test_an_unplaceable_slot_fails_its_trial_naming_the_resource(
         assert again.status is TrialStatus.FAILED
     finally:
         backend.shutdown()
+
+
+CONNECT = """
+from backend_jobs import Forward, job, results, run_all
+from archsearch.execution import RayBackend, RayConfig
+
+backend = RayBackend(1, config=RayConfig(address={address!r}), gpus_per_trial=0)
+(result,) = results(run_all(backend, [job(1, Forward())])).values()
+backend.shutdown()
+print(result.status.value, backend.started[1].node_id)
+"""
+
+
+def test_a_driver_connecting_to_a_running_cluster_leaves_it_running(
+    ray_session: RaySession, ray_backend: RayBackend
+) -> None:
+    address = ray_session.ray.get_runtime_context().gcs_address
+    # The module's Ray uses token authentication (Ray's default for a local start, its token
+    # in ~/.ray/auth_token): a driver given an address uses it when RAY_AUTH_MODE=token.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([HERE, *sys.path]), "RAY_AUTH_MODE": "token"}
+    done = subprocess.run(
+        [sys.executable, "-c", CONNECT.format(address=address)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (node,) = ray_session.ray.nodes()
+    assert done.stdout.split() == ["succeeded", node["NodeID"]]
+    # The cluster (this module's Ray) still runs trials after that driver left.
+    (after,) = results_of(run_all(ray_backend, [job(80, Forward())])).values()
+    assert after.status is TrialStatus.SUCCEEDED

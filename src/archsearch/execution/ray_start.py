@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from archsearch.execution.ray_config import is_remote
 from archsearch.space.home import archsearch_home
 
 INSTALL_HINT = "execution='ray' needs Ray: pip install 'archsearch[ray]'"
@@ -82,7 +83,18 @@ def connect(
     if runtime_env:
         options["runtime_env"] = dict(runtime_env)
     if address is not None:
-        ray.init(address=address, **options)
+        # A cluster on this machine's loopback: Ray would turn 127.0.0.1 into the public
+        # address, where that cluster does not listen.
+        on_loopback = address != "auto" and not is_remote(address)
+        try:
+            with loopback_only(ray) if on_loopback else contextlib.nullcontext():
+                ray.init(address=address, **options)
+        except (ConnectionError, RuntimeError) as exc:
+            raise ConnectionError(
+                f"cannot connect to the Ray cluster at {address} ({str(exc).splitlines()[0]}); "
+                "a cluster with token authentication needs RAY_AUTH_MODE=token and its token "
+                "(RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token) in the environment"
+            ) from exc
         return RaySession(ray, owned=False, connected=True)
     clean_stale()
     temp_root = _temp_root()
