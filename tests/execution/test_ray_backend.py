@@ -203,3 +203,18 @@ def test_a_driver_connecting_to_a_running_cluster_leaves_it_running(
     # The cluster (this module's Ray) still runs trials after that driver left.
     (after,) = results_of(run_all(ray_backend, [job(80, Forward())])).values()
     assert after.status is TrialStatus.SUCCEEDED
+
+
+def test_output_of_a_node_that_cannot_see_the_log_is_sent_to_the_driver(
+    ray_backend: RayBackend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on a node without the driver's file system: the marker beside the log is not there,
+    # so the slot spools the output on its node and streams it back in chunks.
+    unseen = str(tmp_path / "elsewhere" / "marker")
+    monkeypatch.setattr(ray_backend, "_marker", lambda log_path: unseen)
+    log = tmp_path / "logs" / "90.log"
+    run_all(ray_backend, [job(90, Say("ninety", low_level=True), log_path=str(log))])
+    text = log.read_text()
+    for line in ("ninety stdout", "ninety stderr", "ninety fd1", "ninety child"):
+        assert line + "\n" in text
+    assert "trial started on node" in text

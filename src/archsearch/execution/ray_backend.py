@@ -209,9 +209,10 @@ class RayBackend(Backend):
             return
         self._closed = True
         for slot in self._slots:
-            if slot.job is not None:
+            running = slot.job is not None
+            self._kill(slot)  # with what a running trial started
+            if running:
                 self._end(slot, TrialStatus.CANCELLED, "the backend was shut down")
-            self._kill(slot)
         for marker in self._markers.values():
             with contextlib.suppress(OSError):
                 os.unlink(marker)
