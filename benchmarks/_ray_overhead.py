@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -131,5 +133,9 @@ def emit_ray_rows(
     **common: Any,
 ) -> None:
     """Print the Ray rows (`common`: the fields every row of the benchmark has)."""
-    for figure, fields in ray_figures(measure, space, logs).items():
+    # Ray's driver prints the raylet's notices of dead workers (the kills measured here) on
+    # stdout, from a thread: keep them off the JSON lines until Ray is shut down.
+    with contextlib.redirect_stdout(sys.stderr):
+        rows = ray_figures(measure, space, logs)
+    for figure, fields in rows.items():
         emit(benchmark, figure=figure, backend="ray", **fields, **common)
