@@ -60,7 +60,7 @@ class RaySession:
             self.connected = False
         if self.owned:
             if self.session_dir is not None:
-                shutil.rmtree(self.session_dir, ignore_errors=True)
+                _remove_session(self.session_dir)
             if self.record is not None:
                 self.record.unlink(missing_ok=True)
             self.owned = False
@@ -187,9 +187,18 @@ def clean_stale() -> list[int]:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
                     stopped.append(pid)
-        shutil.rmtree(str(data.get("session_dir", "")), ignore_errors=True)
+        if data.get("session_dir"):
+            _remove_session(str(data["session_dir"]))
         path.unlink(missing_ok=True)
     return stopped
+
+
+def _remove_session(session_dir: str) -> None:
+    """Remove a stopped Ray's files, and Ray's `session_latest` link when it pointed there."""
+    shutil.rmtree(session_dir, ignore_errors=True)
+    latest = Path(session_dir).parent / "session_latest"
+    if latest.is_symlink() and not latest.exists():
+        latest.unlink(missing_ok=True)
 
 
 def _start_time(pid: int) -> int | None:
