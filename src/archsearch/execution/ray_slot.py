@@ -71,7 +71,7 @@ class TrialSlot:
         import ray  # this runs in a Ray worker: Ray is there
 
         self.node_id = str(ray.get_runtime_context().get_node_id())
-        self._spool = tempfile.mkdtemp(prefix="archsearch-trial-logs-")
+        self._spool: str | None = None  # a folder for output the driver cannot read
 
     def placed(self) -> tuple[str, int]:
         """Answers once the actor runs: this node's name and the actor's pid."""
@@ -94,6 +94,7 @@ class TrialSlot:
         job = replace(job, evaluator=self._here(job.evaluator))
         spool = None
         if job.log_path is not None and not shares_logs:
+            self._spool = self._spool or tempfile.mkdtemp(prefix="archsearch-trial-logs-")
             spool = os.path.join(self._spool, f"{job.trial_id}.log")
             job = replace(job, log_path=spool)
         self.local.submit(job)
