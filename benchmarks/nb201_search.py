@@ -84,12 +84,13 @@ METHODS = (
     Method(
         "TPE",
         lambda seed: TPE(seed=seed),
-        "TPE() (defaults: multivariate Optuna TPESampler, n_startup_trials=10, dedup=True)",
+        "TPE() (defaults: multivariate, Optuna's TPESampler model, n_startup_trials=10, "
+        "dedup=True)",
         "BOHB",
         93.61,
         0.52,
-        runs=100,
-        quick_runs=3,
+        runs=500,
+        quick_runs=20,
     ),
 )
 

@@ -29,7 +29,7 @@ afterwards that it did (`same_arch`). Steps alternate AB/BA round by round, time
 `time.perf_counter`; the ratio is the median of the per-round ratios (single-path `_ms` figures
 are medians over rounds that sample different paths; `ratio_by_width` splits the value-choice
 ratios by the width sampled). Target for every figure: ratio <= 1.10 (and peak-memory ratio <=
-1.10 for DARTS).
+1.10 for DARTS), but ratio <= 1.05 for the two value-choice figures (issue 12).
 
 Peak memory of one step (DARTS): on CUDA, `torch.cuda.max_memory_allocated` above what was
 allocated when the step began. On CPU, `torch.profiler` with `profile_memory=True` records every
@@ -65,6 +65,8 @@ from archsearch.oneshot import DartsTrainer, EnasTrainer, RandomTrainer, SposTra
 
 BENCHMARK = "oneshot_step"
 TARGET_RATIO = 1.10
+SLICED_TARGET_RATIO = 1.05
+"""Issue 12's bound for the single-path steps with a sliced ValueChoice width."""
 BATCH, LENGTH, CLASSES = 64, 40, 10
 WIDTH = 32
 WIDTHS = [16, 32, 48]
@@ -333,9 +335,11 @@ class Context:
             **kwargs,
         )
 
-    def emit(self, figure: str, result: Comparison, **fields: Any) -> None:
-        time_pass = result.ratio <= TARGET_RATIO
-        extra: dict[str, Any] = {"target": f"ratio <= {TARGET_RATIO}", "pass": time_pass}
+    def emit(
+        self, figure: str, result: Comparison, bound: float = TARGET_RATIO, **fields: Any
+    ) -> None:
+        time_pass = result.ratio <= bound
+        extra: dict[str, Any] = {"target": f"ratio <= {bound}", "pass": time_pass}
         extra.update(fields)
         emit(
             BENCHMARK,
@@ -421,6 +425,7 @@ class SinglePath:
     paired_batch: bool = False
     sample: str = "reset"
     """The trainer's method that samples its step's path (default: the mutator's `reset`)."""
+    bound: float = TARGET_RATIO
 
 
 def single_path_figure(ctx: Context, case: SinglePath, rounds: int) -> None:
@@ -459,7 +464,7 @@ def single_path_figure(ctx: Context, case: SinglePath, rounds: int) -> None:
         extra["ratio_by_width"] = {
             str(w): round(statistics.median(by_width[w]), 4) for w in sorted(by_width)
         }
-    ctx.emit(case.figure, result, same_arch=mismatches == 0, **extra)
+    ctx.emit(case.figure, result, case.bound, same_arch=mismatches == 0, **extra)
 
 
 def single_path_figures(ctx: Context) -> None:
@@ -478,7 +483,8 @@ def single_path_figures(ctx: Context) -> None:
         cases.append(SinglePath("gdas_step", gdas, CLIP, paired_batch=True))
     for name, cls in (("spos", SposTrainer), ("random", RandomTrainer)):
         model = SpaceNet(nn.ValueChoice(WIDTHS, label="width"))
-        cases.append(SinglePath(f"{name}_step_value_choice", ctx.trainer(cls, model, seed=0)))
+        trainer = ctx.trainer(cls, model, seed=0)
+        cases.append(SinglePath(f"{name}_step_value_choice", trainer, bound=SLICED_TARGET_RATIO))
     for case in cases:
         single_path_figure(ctx, case, rounds=3 if ctx.quick else 500)
 

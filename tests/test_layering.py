@@ -42,7 +42,17 @@ ALLOWED: dict[str, set[str] | str] = {
         "storage",
         "ui",  # only to start the dashboard from run(config, port)
     },
-    "classic": {"nn", "space", "storage", "strategy", "experiment", "evaluator", "execution"},
+    "classic": {
+        "nn",
+        "space",
+        "storage",
+        "strategy",
+        "experiment",
+        "evaluator",
+        "execution",
+        "annotation",
+    },
+    "annotation": {"space", "classic"},  # classic reads its space; its runtime reads parameters
     "ui": {"storage", "space"},
     "cli": ANY_PUBLIC,
 }

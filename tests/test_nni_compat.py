@@ -1,7 +1,8 @@
 """NNI programs run with only their import lines changed (README, DESIGN.md §1 and §7).
 
-The programs in `tests/nni_programs/` are written with NNI's imports. `port` rewrites those
-lines with `NNI_MODULES` (the table of docs/multitrial.md, "Coming from NNI") and nothing else;
+The programs in `tests/nni_programs/` are written with NNI's imports. `port` (`nni_port.py`)
+rewrites those lines with `NNI_MODULES` (the table of docs/multitrial.md, "Coming from NNI")
+and nothing else;
 each ported program then runs for real, in a subprocess, on small offline data. The unit tests
 below cover the NNI-shaped settings and arguments one by one.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import torch
 import yaml
+from nni_port import changed_lines, port
 
 import archsearch
 import archsearch.nn as nn
@@ -48,49 +49,11 @@ from archsearch.strategy import TPE, GridSearch, TPEStrategy
 
 PROGRAMS = Path(__file__).resolve().parent / "nni_programs"
 
-NNI_MODULES = {
-    "nni.retiarii.nn.pytorch": "archsearch.nn",
-    "nni.retiarii.strategy": "archsearch.strategy",
-    "nni.retiarii.evaluator.pytorch.lightning": "archsearch.evaluator",
-    "nni.retiarii.evaluator.pytorch": "archsearch.evaluator",
-    "nni.retiarii.evaluator": "archsearch.evaluator",
-    "nni.retiarii.experiment.pytorch": "archsearch.experiment",
-    "nni.retiarii": "archsearch.nn",  # model_wrapper, basic_unit
-    "nni.nas.pytorch.mutables": "archsearch.nn",
-    "nni.nas.pytorch.classic_nas": "archsearch.classic",
-    "nni": "archsearch",
-}
-"""NNI module → the archsearch module to import instead (docs/multitrial.md)."""
-
-_IMPORT = re.compile(r"^import (?P<module>[\w.]+)(?: as (?P<alias>\w+))?$")
-_FROM = re.compile(r"^from (?P<module>[\w.]+) import (?P<names>.+)$")
-
-
-def port(source: str) -> str:
-    """`source` with every NNI import line rewritten; no other line changes."""
-    lines = []
-    for line in source.splitlines():
-        if (m := _IMPORT.match(line)) and m["module"] in NNI_MODULES:
-            alias = m["alias"] or m["module"]
-            assert alias.isidentifier(), f"a bare dotted NNI import cannot be ported: {line}"
-            line = f"import {NNI_MODULES[m['module']]} as {alias}"
-        elif (m := _FROM.match(line)) and m["module"] in NNI_MODULES:
-            line = f"from {NNI_MODULES[m['module']]} import {m['names']}"
-        lines.append(line)
-    ported = "\n".join(lines) + "\n"
-    assert not re.search(r"^(import|from) nni\b", ported, re.MULTILINE), "an NNI import is left"
-    return ported
-
-
-def _changed_lines(before: str, after: str) -> list[str]:
-    pairs = zip(before.splitlines(), after.splitlines(), strict=True)
-    return [a for a, b in pairs if a != b]
-
 
 def _ported(name: str, folder: Path) -> Path:
     source = (PROGRAMS / name).read_text()
     ported = port(source)
-    changed = _changed_lines(source, ported)
+    changed = changed_lines(source, ported)
     assert changed and all(line.startswith(("import ", "from ")) for line in changed)
     target = folder / Path(name).name
     target.write_text(ported)

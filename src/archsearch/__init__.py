@@ -7,13 +7,15 @@ The top level imports no torch, so torch-free layers (`archsearch.space`, `archs
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from archsearch.space import Architecture, InvalidArchitectureError, SearchSpace
 
 if TYPE_CHECKING:
     import torch
+
+    from archsearch.nn.value_choice import ValueChoice
 
 __version__ = "0.1.0"
 
@@ -41,6 +43,13 @@ def apply_fixed_architecture(
     from archsearch.nn.fix import apply_fixed_architecture as impl
 
     return impl(model, arch)
+
+
+def choice(label: str, values: Sequence[Any]) -> ValueChoice:
+    """NNI 3.0's `nni.choice(label, values)`: `archsearch.nn.ValueChoice(values, label=label)`."""
+    from archsearch.nn.value_choice import ValueChoice as impl
+
+    return impl(values, label=label)
 
 
 def report_intermediate_result(metric: Any, step: int | None = None) -> None:
@@ -78,6 +87,7 @@ __all__ = [
     "SearchSpace",
     "__version__",
     "apply_fixed_architecture",
+    "choice",
     "fix",
     "report_final_result",
     "report_intermediate_result",

@@ -66,5 +66,5 @@ def test_a_run_refused_up_front_records_nothing(tmp_path: Path) -> None:
     experiment = Experiment(TinySpace(), FunctionalEvaluator(lambda model: 1.0), Random(seed=0))
     with pytest.raises(NotTransferableError):
         experiment.run(ExperimentConfig("local", storage=str(db), max_trial_number=1))
-    assert experiment.id is None
+    assert not experiment.stored  # the id exists from construction, and nothing was written
     assert open_storage(db).experiments() == []

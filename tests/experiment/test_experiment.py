@@ -173,7 +173,7 @@ def test_trials_cut_short_by_a_stop_run_again_on_resume(tmp_path: Path) -> None:
     config = _config(tmp_path, execution="local", trial_concurrency=2, max_trial_number=6)
 
     def stop_once_a_trial_finished() -> None:
-        while exp.id is None:
+        while not exp.stored:
             time.sleep(0.05)
         storage = open_storage(tmp_path / "exp.db")
         while not any(t.status.finished for t in storage.trials(exp.id)):
@@ -195,7 +195,7 @@ def test_stop_requested_through_storage(tmp_path: Path) -> None:
     exp = Experiment(TinySpace(), FunctionalEvaluator(slow_score, seconds=0.2), Random(seed=0))
 
     def ask_to_stop() -> None:
-        while exp.id is None:
+        while not exp.stored:
             time.sleep(0.05)
         open_storage(tmp_path / "exp.db").request_stop(exp.id)
 

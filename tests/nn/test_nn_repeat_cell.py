@@ -329,7 +329,8 @@ def test_cell_factory_candidates_receive_indices() -> None:
         return torch.nn.Linear(C, C)
 
     cell = nn.Cell([make_lin, nn.Identity], 2, 2, label="c")
-    assert calls == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    # NNI's numbering: node indices count the cell's input first (one here).
+    assert calls == [(1, 0), (1, 1), (2, 0), (2, 1)]
     assert isinstance(cell.ops[1][0]["0"], torch.nn.Linear)
     assert isinstance(cell.ops[1][0]["1"], torch.nn.Identity)
     assert cell(torch.randn(2, C)).shape == (2, 2 * C)
@@ -343,7 +344,7 @@ def test_cell_dict_of_factories_and_callable_giving_candidates() -> None:
         return torch.nn.Tanh()
 
     cell = nn.Cell({"tanh": three, "relu": lambda: torch.nn.ReLU()}, 1, 2, label="c")
-    assert with_all_args == [(0, 0, None), (0, 1, None)]
+    assert with_all_args == [(1, 0, None), (1, 1, None)]
     assert archsearch.search_space(cell)["c/op_0_0"].names == ("tanh", "relu")  # type: ignore[attr-defined]
 
     def per_slot(node: int, op: int) -> dict[str, torch.nn.Module]:
@@ -351,7 +352,7 @@ def test_cell_dict_of_factories_and_callable_giving_candidates() -> None:
 
     cell2 = nn.Cell(per_slot, 2, 1, label="d")
     space = archsearch.search_space(cell2)
-    assert space["d/op_1_0"] == LayerChoiceDim("d/op_1_0", ("scale10", "relu"))
+    assert space["d/op_1_0"] == LayerChoiceDim("d/op_1_0", ("scale20", "relu"))
     cell3 = nn.Cell(lambda: [torch.nn.ReLU(), torch.nn.Tanh()], 1, label="e")
     assert archsearch.search_space(cell3)["e/op_0_0"] == LayerChoiceDim("e/op_0_0", ("0", "1"))
 

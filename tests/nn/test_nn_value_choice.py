@@ -173,13 +173,13 @@ def test_expression_evaluates_like_python(
             values = {id(LEAF_A): a, id(LEAF_B): b}
             assert expr.evaluate(lambda leaf, v=values: v[id(leaf)]) == reference(a, b)
     assert expr.default() == reference(7, 3)
-    assert set(map(id, expr.leaves())) <= {id(LEAF_A), id(LEAF_B)}
+    assert set(map(id, expr.inner_choices())) <= {id(LEAF_A), id(LEAF_B)}
 
 
 def test_expression_leaves() -> None:
     expr = LEAF_A * LEAF_B + LEAF_A
-    assert [id(leaf) for leaf in expr.leaves()] == [id(LEAF_A), id(LEAF_B), id(LEAF_A)]
-    assert list(operator.neg(LEAF_B).leaves()) == [LEAF_B]
+    assert [id(leaf) for leaf in expr.inner_choices()] == [id(LEAF_A), id(LEAF_B), id(LEAF_A)]
+    assert [id(x) for x in operator.neg(LEAF_B).inner_choices()] == [id(LEAF_B)]
 
 
 # --- other value types --------------------------------------------------------------------------

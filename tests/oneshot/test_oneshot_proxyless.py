@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import torch
-from oneshot_models import DigitsLayerNet, DigitsNet
+from oneshot_models import DigitsLayerNet
 from torch.nn import functional as F
 from torch.utils.data import TensorDataset
 
@@ -144,15 +144,56 @@ def test_a_saturated_choice_samples_its_only_possible_path() -> None:
     assert mutator.alphas["cell.0.op"].grad is None
 
 
-def test_only_layer_choices_can_be_searched(digits: Split, tmp_path: Path) -> None:
-    optimizer = torch.optim.SGD(DigitsNet().parameters(), lr=0.1)
-    with pytest.raises(TypeError, match=r"ProxylessTrainer.*InputChoice"):
-        ProxylessTrainer(
-            DigitsNet(), F.cross_entropy, accuracy, optimizer, 1, digits.train, digits.test,
-            log_dir=tmp_path,
-        )  # fmt: skip
-    with pytest.raises(TypeError, match="InputChoice 'skip'"):
-        ProxylessMutator(DigitsNet())
+class Inputs(nn.Module):
+    """A LayerChoice, then an InputChoice of `n_chosen` among its output and its input."""
+
+    def __init__(self, n_chosen: int | None = 1) -> None:
+        super().__init__()
+        self.op = nn.LayerChoice([nn.Linear(4, 4), nn.Identity()], label="op")
+        self.skip = nn.InputChoice(n_candidates=2, n_chosen=n_chosen, label="skip")
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.skip([torch.tanh(self.op(x)), x]))
+
+
+def test_input_choices_of_one_input_are_searched_with_gates(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = Inputs()
+    trainer = make_trainer(model, toy_data(), toy_data(), tmp_path)
+    mutator = trainer.mutator
+    mutator.reset(num_paths=2)
+    assert mutator.decision_for("skip").dtype != torch.bool  # a gate, as for LayerChoice
+    before = mutator.alphas["skip"].detach().clone()
+    trainer.arch_step((torch.randn(8, 4), torch.randint(0, 3, (8,))))
+    assert not torch.equal(mutator.alphas["skip"], before)  # the pair's gate gradients arrive
+    mutator.reset()
+    assert mutator.decision_for("skip").dtype == torch.bool  # one input for the weight step
+    trainer.fit()
+    arch = trainer.export()
+    assert arch["skip"] in ([0], [1])
+    fixed = archsearch.fix(Inputs(), arch)
+    assert fixed(torch.randn(2, 4)).shape == (2, 3)
+    # The regulariser's measured costs give a chosen input no cost.
+    costly = make_trainer(
+        Inputs(), toy_data(), toy_data(), tmp_path, grad_reg_loss_type="add#linear",
+        applied_hardware="params",
+    )  # fmt: skip
+    assert costly.cost_table is not None and costly.cost_table["skip"] == [0.0, 0.0]
+
+
+def test_other_choices_are_refused_with_what_to_do(tmp_path: Path) -> None:
+    for n_chosen in (None, 2):
+        with pytest.raises(TypeError, match=r"InputChoice 'skip'.*n_chosen=1.*DartsTrainer"):
+            make_trainer(Inputs(n_chosen), toy_data(), toy_data(), tmp_path)
+
+    class Depth(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.body = nn.Repeat(lambda i: nn.Linear(4, 4), (1, 2))
+
+    with pytest.raises(TypeError, match="ProxylessTrainer"):
+        make_trainer(Depth(), toy_data(), toy_data(), tmp_path)
 
 
 # ----- costs ------------------------------------------------------------------------------------

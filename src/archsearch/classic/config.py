@@ -15,11 +15,12 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from archsearch import strategy as strategies
+from archsearch.annotation.launch import ROOT_ENV, annotated_command, annotated_space
 from archsearch.classic.legacy_config import LegacyConfigError, from_v1, is_v1
 from archsearch.classic.safe_yaml import YamlInputError, load_yaml
 from archsearch.classic.script import ScriptEvaluator
@@ -49,6 +50,8 @@ KEYS = {
     "storage": "storage",
     "training_service": "trainingService",
     "trial_gpu_number": "trialGpuNumber",
+    "use_annotation": "useAnnotation",
+    "nas_mode": "nasMode",
     "execution": "execution",
     "ray": "ray",
 }
@@ -87,6 +90,7 @@ class RunConfig:
     search_space: SearchSpace
     tuner: Mapping[str, Any]
     settings: Mapping[str, Any]  # ExperimentConfig settings
+    trial_env: Mapping[str, str] = field(default_factory=dict)  # added to the trials' environment
 
     def strategy(self) -> Strategy:
         """A fresh strategy as the `tuner` section describes it."""
@@ -95,7 +99,10 @@ class RunConfig:
     def evaluator(self) -> ScriptEvaluator:
         """The evaluator that runs the trial command."""
         return ScriptEvaluator(
-            self.trial_command, self.code_directory, search_space=self.search_space
+            self.trial_command,
+            self.code_directory,
+            dict(self.trial_env),
+            search_space=self.search_space,
         )
 
     def experiment_config(self, storage: str | None = None) -> ExperimentConfig:
@@ -139,13 +146,28 @@ def load_run_config(path: str | os.PathLike[str]) -> RunConfig:
         )
     code_dir = _existing_dir(folder / str(raw.get("trial_code_directory", ".")), path)
     settings = _settings(raw, folder, path)
+    trial_command = command if isinstance(command, str) else [str(c) for c in command]
+    env: dict[str, str] = {}
+    space = None
+    if "use_annotation" in raw or "nas_mode" in raw:
+        given = [KEYS[k] for k in ("search_space_file", "search_space") if k in raw]
+        try:  # NNI's useAnnotation: the space comes from the annotated code (annotation/)
+            space = annotated_space(raw.get("use_annotation"), raw.get("nas_mode"), given, code_dir)
+            if space is not None:
+                trial_command = annotated_command(trial_command)
+                env[ROOT_ENV] = str(code_dir)
+        except ValueError as exc:
+            raise RunConfigError(f"{path}: {exc}") from None
+    if space is None:
+        space = _search_space(raw, folder, path)
     return RunConfig(
         path=file,
-        trial_command=command if isinstance(command, str) else [str(c) for c in command],
+        trial_command=trial_command,
         code_directory=code_dir,
-        search_space=_search_space(raw, folder, path),
+        search_space=space,
         tuner=_tuner_section(raw, folder, path, settings),
         settings=settings,
+        trial_env=env,
     )
 
 

@@ -19,11 +19,10 @@ V1_ONLY = {
     "maxTrialNum",
     "trainingServicePlatform",
     "searchSpacePath",
-    "useAnnotation",
     "trial",
     "localConfig",
 }
-"""Keys that mark a v1 file (none of them exists in v2)."""
+"""Keys that mark a v1 file (none of them exists in v2; `useAnnotation` is in both)."""
 
 RENAMED = {
     "experimentName": "experimentName",
@@ -41,6 +40,7 @@ TRIAL_KEYS = {
     "command": "trialCommand",
     "codeDir": "trialCodeDirectory",
     "gpuNum": "trialGpuNumber",
+    "nasMode": "nasMode",
 }
 
 LOCAL_KEYS = {"useActiveGpu": "useActiveGpu", "gpuIndices": "gpuIndices"}
@@ -73,12 +73,7 @@ def from_v1(data: Mapping[str, Any], where: str) -> dict[str, Any]:
         elif key in DROPPED:
             continue
         elif key == "useAnnotation":
-            if value:
-                raise LegacyConfigError(
-                    f"{where}: useAnnotation: true is not supported; write the choices in the "
-                    "model (LayerChoice, InputChoice) and generate searchSpacePath with "
-                    "`archsearch ss-gen`"
-                )
+            result["useAnnotation"] = value
         elif key == "trainingServicePlatform":
             result.setdefault("trainingService", {})["platform"] = value
         elif key == "localConfig":

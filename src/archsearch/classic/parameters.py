@@ -6,6 +6,8 @@ A classic trial receives one entry per label, `{"_value": ..., "_idx": ...}`:
 - input choice: `_value` the list of chosen input names, `_idx` their indices;
 - value choice: `_value` the value, `_idx` its index among the candidates.
 
+`_idex`, the spelling of NNI's NAS documents, is read as `_idx`.
+
 Pure data (standard library and `archsearch.space` only): tuners and the runner use it without
 torch.
 """
@@ -29,6 +31,8 @@ Parameters = dict[str, Any]
 """Classic trial parameters: label → `{"_value": ..., "_idx": ...}`."""
 
 _ENTRY_KEYS = frozenset({"_value", "_idx"})
+_INDEX_ALIAS = "_idex"
+"""NNI's NAS documents write the input-choice index `_idex`; read as `_idx`."""
 
 
 class SpaceMismatchError(InvalidArchitectureError):
@@ -86,7 +90,7 @@ def from_parameters(
 
     Each entry may be `{"_value": v, "_idx": i}` (both must agree), `{"_value": v}`, `{"_idx": i}`
     or a bare value in any spelling `SearchSpace.validate` accepts (what hand-written tuners
-    often return).
+    often return). `_idex` is read as `_idx`; any other key starting with `_` is refused by name.
     """
     check_labels(space, params, source=source)
     try:
@@ -97,13 +101,19 @@ def from_parameters(
 
 
 def is_entry(value: Any) -> bool:
-    """Whether `value` is a classic entry (a dict with only `_value` and/or `_idx`)."""
-    return isinstance(value, Mapping) and bool(value) and set(value) <= _ENTRY_KEYS
+    """Whether `value` is meant as a classic entry: a non-empty dict whose keys all start with
+    `_` (`_value`, `_idx`, NNI's `_idex`, or a misspelling to report), or that has one of them."""
+    if not isinstance(value, Mapping) or not value:
+        return False
+    keys = set(value)
+    known = _ENTRY_KEYS | {_INDEX_ALIAS}
+    return bool(keys & known) or all(isinstance(k, str) and k.startswith("_") for k in keys)
 
 
 def _entry_value(space: SearchSpace, label: str, entry: Any) -> Any:
     if not is_entry(entry):
         return entry
+    entry = _with_idx(label, entry)
     dim = space[label]
     by_index = _from_index(dim, entry["_idx"]) if "_idx" in entry else None
     if "_value" not in entry:
@@ -115,6 +125,25 @@ def _entry_value(space: SearchSpace, label: str, entry: Any) -> Any:
             f"(_idx {entry['_idx']!r} is {by_index!r})"
         )
     return by_value
+
+
+def _with_idx(label: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    """`entry` with `_idex` read as `_idx`; unknown keys refused, naming the valid ones."""
+    unknown = sorted(str(k) for k in entry if k not in _ENTRY_KEYS and k != _INDEX_ALIAS)
+    if unknown:
+        raise InvalidArchitectureError(
+            f"label {label!r}: unknown key(s) {unknown} in {dict(entry)!r}; an entry has "
+            f"'_value' and/or '_idx' ('{_INDEX_ALIAS}' is read as '_idx')"
+        )
+    entry = dict(entry)
+    if _INDEX_ALIAS in entry:
+        alias = entry.pop(_INDEX_ALIAS)
+        if "_idx" in entry and not same_value(entry["_idx"], alias):
+            raise InvalidArchitectureError(
+                f"label {label!r}: _idx {entry['_idx']!r} and {_INDEX_ALIAS} {alias!r} disagree"
+            )
+        entry["_idx"] = alias
+    return entry
 
 
 def _from_index(dim: Any, index: Any) -> Any:

@@ -181,15 +181,9 @@ def resume_command(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    if record.status is ExperimentStatus.DONE:
-        print(
-            f"error: experiment {args.id} is done (its budget is spent or its strategy had "
-            "nothing left); only a stopped or interrupted experiment can be resumed",
-            file=sys.stderr,
-        )
-        return 1
-    print(f"resuming experiment {args.id} ({record.name}) from {_where(storage)}", flush=True)
+    # Refuses a done experiment (ValueError: one line, exit code 1) before anything is printed.
     experiment = Experiment.resume(args.id, storage=args.storage, run=False)
+    print(f"resuming experiment {args.id} ({record.name}) from {_where(storage)}", flush=True)
     return run_and_summarise(experiment, port=args.port, storage_arg=args.storage)
 
 
@@ -203,7 +197,7 @@ def run_and_summarise(
         experiment.run(config, port=port)
     except KeyboardInterrupt:
         code = 130
-    if experiment.id is not None:
+    if experiment.stored:
         print(summary(experiment.storage, experiment.id, storage_arg))
     return code
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from archsearch import __version__
-from archsearch.cli import experiments, run, ss_gen, view
+from archsearch.cli import annotate, experiments, run, ss_gen, view
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -20,6 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_parser(subparsers)
     experiments.add_parsers(subparsers)
     view.add_parser(subparsers)
+    annotate.add_parser(subparsers)
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()

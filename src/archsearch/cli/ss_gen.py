@@ -1,4 +1,6 @@
-"""`archsearch ss-gen module:attribute`: write a model's search space as classic JSON.
+"""`archsearch ss-gen module:attribute`: write a model's search space as classic JSON;
+`archsearch ss-gen --annotations PATH`: the space of an annotated script or code folder, read
+statically (`--nni-format` for NNI's JSON).
 
 torch is imported only once a model is being built, so that the other commands and `--version`
 start without paying for it.
@@ -27,9 +29,21 @@ def add_parser(subparsers: Any) -> None:
         "ss-gen",
         help="write the search space JSON of a model",
         description="Import MODULE:ATTRIBUTE (a model instance, class or factory), build the "
-        "model and write its search space in the classic {label: {_type, _value}} format.",
+        "model and write its search space in the classic {label: {_type, _value}} format; or "
+        "read the @nni annotations of a script or folder (--annotations, nothing imported).",
     )
-    parser.add_argument("target", metavar="MODULE:ATTRIBUTE")
+    parser.add_argument("target", metavar="MODULE:ATTRIBUTE", nargs="?")
+    parser.add_argument(
+        "--annotations",
+        type=Path,
+        metavar="PATH",
+        help="an annotated script or code folder: read its @nni annotations instead of a model",
+    )
+    parser.add_argument(
+        "--nni-format",
+        action="store_true",
+        help="with --annotations: write NNI's search-space JSON (mutable_block keys)",
+    )
     parser.add_argument(
         "--args",
         default=None,
@@ -40,15 +54,37 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the model and write its space."""
-    model = build_model(args.target, parse_arguments(args.args))
-    text = json.dumps(search_space(model).to_json(), indent=2)
+    """Build the model (or read the annotations) and write its space."""
+    if (args.target is None) == (args.annotations is None):
+        raise SystemExit("error: give MODULE:ATTRIBUTE or --annotations PATH (one of them)")
+    if args.annotations is not None:
+        if args.args is not None:
+            raise SystemExit("error: --args is for MODULE:ATTRIBUTE, not --annotations")
+        data = annotation_space(args.annotations, nni_format=args.nni_format)
+    elif args.nni_format:
+        raise SystemExit("error: --nni-format is for --annotations")
+    else:
+        data = search_space(build_model(args.target, parse_arguments(args.args))).to_json()
+    text = json.dumps(data, indent=2)
     if args.output is None:
         print(text)
     else:
         args.output.write_text(text + "\n", encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
+
+
+def annotation_space(path: Path, *, nni_format: bool) -> dict[str, Any]:
+    """The search space of an annotated script or folder (statically read)."""
+    from archsearch import annotation
+
+    try:
+        modules = annotation.collect(path)
+        if nni_format:
+            return annotation.nni_search_space(modules)
+        return annotation.search_space(modules).to_json()
+    except (annotation.AnnotationError, OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 def parse_arguments(text: str | None) -> list[Any] | dict[str, Any] | None:

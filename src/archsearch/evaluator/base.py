@@ -13,7 +13,7 @@ import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     import torch
@@ -79,7 +79,15 @@ class TrialEvaluator(ABC):
     `report_final_result` reach `trial.reporter` too. Evaluators cross process boundaries by
     pickle, so keep them to picklable state (datasets, settings, importable functions).
     Evaluators that train the trial's model subclass `Evaluator` instead.
+
+    A `ValueChoice` in a public attribute (directly, or inside lists, tuples, dicts and
+    `serialize` recipes) is a hyper-parameter searched with the architecture: each trial runs a
+    copy holding the trial's value (`choices.py`).
     """
+
+    keyword_attributes: ClassVar[tuple[str, ...]] = ()
+    """Attributes holding keyword arguments as a dict: a value choice in one is labelled by its
+    key (`evaluator.lr`) rather than by the attribute (`evaluator.arguments.lr`)."""
 
     @abstractmethod
     def evaluate_trial(self, trial: TrialInput) -> Metric | None:

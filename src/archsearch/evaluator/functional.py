@@ -24,7 +24,13 @@ class FunctionalEvaluator(Evaluator):
     NNI 2.x passed the model *class*: a function whose first parameter is named `model_cls`
     (NNI's spelling, `def evaluate_model(model_cls): model = model_cls()`) is given a
     zero-argument factory instead, each call of which builds the trial's fixed model anew.
+
+    A keyword argument may be a `ValueChoice` (`lr=ValueChoice([0.1, 0.01])`): it joins the
+    experiment's search space (label `evaluator.lr` unless given) and the function receives the
+    trial's value.
     """
+
+    keyword_attributes = ("arguments",)
 
     def __init__(self, function: Callable[..., Any], /, **kwargs: Any) -> None:
         if not callable(function):

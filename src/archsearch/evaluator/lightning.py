@@ -3,8 +3,8 @@
 Each trains the fixed model with a `pytorch_lightning.Trainer` and reports the validation metric
 of every epoch. PyTorch Lightning is imported when an evaluator is constructed (to check the
 trainer arguments) and when a trial runs, never by `import archsearch.evaluator`.
-`DataLoader` is torch's, here because NNI's examples take it from the module of these
-evaluators (`pl.DataLoader`).
+`DataLoader` is torch's, taking a `serialize` recipe as its dataset too, here because NNI's
+examples take it from the module of these evaluators (`pl.DataLoader`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,13 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch.utils.data import DataLoader as DataLoader  # re-exported: NNI's `pl.DataLoader`
 
 from archsearch.evaluator.base import Evaluator, Metric, Reporter
+from archsearch.evaluator.choices import evaluator_choices, fix_evaluator, possible_values
+from archsearch.evaluator.dataloader import DataLoader as DataLoader  # NNI's `pl.DataLoader`
+from archsearch.evaluator.reporter import AmbientReporter, report_final_result
 from archsearch.evaluator.serialize import built
+from archsearch.nn.value_choice import ChoiceExpression
 
 if TYPE_CHECKING:
     from archsearch.evaluator.lightning_module import SupervisedModule
@@ -42,6 +45,10 @@ CUDA when present, one device, and nothing written or printed that a trial does 
 class SupervisedEvaluator(Evaluator):
     """Shared part of `Classification` and `Regression`: data, optimiser, trainer settings.
 
+    Any argument may be a `ValueChoice` (learning rate, weight decay, epochs, a Trainer
+    argument, a `serialize(DataLoader, ..., batch_size=ValueChoice([...]))` recipe): it joins
+    the experiment's search space and each trial trains with its value (`choices.py`).
+
     Data comes as `train_dataloaders` and `val_dataloaders` (DataLoaders yielding
     `(input, target)` batches, or recipes made by `archsearch.evaluator.serialize`, built in
     the trial's process on first use) or as a Lightning `datamodule`; `train_dataloader` is
@@ -50,6 +57,7 @@ class SupervisedEvaluator(Evaluator):
     """
 
     default_criterion: Callable[[], torch.nn.Module] = torch.nn.MSELoss
+    keyword_attributes = ("trainer_kwargs",)
 
     def __init__(
         self,
@@ -57,11 +65,11 @@ class SupervisedEvaluator(Evaluator):
         val_dataloaders: Any = None,
         *,
         criterion: torch.nn.Module | Callable[[], torch.nn.Module] | None = None,
-        learning_rate: float = 1e-3,
-        weight_decay: float = 0.0,
+        learning_rate: float | ChoiceExpression = 1e-3,
+        weight_decay: float | ChoiceExpression = 0.0,
         optimizer: Callable[..., torch.optim.Optimizer] = torch.optim.Adam,
         datamodule: Any = None,
-        max_epochs: int = 10,
+        max_epochs: int | ChoiceExpression = 10,
         export_onnx: bool = False,
         train_dataloader: Any = None,
         **trainer_kwargs: Any,
@@ -80,11 +88,12 @@ class SupervisedEvaluator(Evaluator):
                 f"{name}(export_onnx=True) is not supported: trials train plain PyTorch models; "
                 "export the chosen one with torch.onnx.export after the search"
             )
-        if learning_rate <= 0 or weight_decay < 0 or max_epochs < 1:
-            raise ValueError(
-                f"{name} needs learning_rate > 0, weight_decay >= 0 and max_epochs >= 1; got "
-                f"{learning_rate}, {weight_decay} and {max_epochs}"
-            )
+        _check_numbers(
+            name,
+            ("learning_rate", learning_rate, 0.0, False),
+            ("weight_decay", weight_decay, 0.0, True),
+            ("max_epochs", max_epochs, 1, True),
+        )
         if not callable(optimizer) or (criterion is not None and not callable(criterion)):
             raise TypeError(
                 f"{name}: optimizer is a class (e.g. torch.optim.SGD) and criterion a class or "
@@ -95,8 +104,9 @@ class SupervisedEvaluator(Evaluator):
         self.val_dataloaders = val_dataloaders
         self.datamodule = datamodule
         self.criterion = criterion if criterion is not None else self.default_criterion
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
+        # Numbers in a trial (`fix_evaluator` replaces the choices); choices until then.
+        self.learning_rate: Any = learning_rate
+        self.weight_decay: Any = weight_decay
         self.optimizer = optimizer
         self.trainer_kwargs: dict[str, Any] = {
             **TRIAL_TRAINER_DEFAULTS,
@@ -109,6 +119,9 @@ class SupervisedEvaluator(Evaluator):
     def evaluate(self, model: torch.nn.Module, reporter: Reporter) -> Metric | None:
         """Train `model` for the configured epochs, reporting each validation; return the last
         epoch's metrics (main value at "default")."""
+        return self._train(model, reporter)
+
+    def _train(self, model: torch.nn.Module, reporter: Reporter) -> dict[str, Any]:
         import pytorch_lightning as pl
 
         module = self.lightning_module(model, reporter)
@@ -121,6 +134,17 @@ class SupervisedEvaluator(Evaluator):
                 "no metric (check max_epochs, limit_val_batches and check_val_every_n_epoch)"
             )
         return module.history[-1]
+
+    def fit(self, model: torch.nn.Module, arch: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """NNI's `evaluator.fit(model)`: train `model` in place with this evaluator's data and
+        settings, and return the last epoch's metrics, which are also reported as the final
+        result. Each epoch's metrics go to `report_intermediate_result` (the running trial's,
+        when called inside one; logged otherwise). Value choices among the arguments take
+        their value in `arch` (an exported architecture, say), else their first candidate."""
+        values = {**evaluator_choices(self).default(), **(arch or {})}
+        metrics = fix_evaluator(self, values)._train(model, AmbientReporter())
+        report_final_result(metrics)
+        return metrics
 
     def lightning_module(self, model: torch.nn.Module, reporter: Reporter) -> SupervisedModule:
         """The LightningModule that trains `model` (subclasses choose which)."""
@@ -143,8 +167,8 @@ class SupervisedEvaluator(Evaluator):
                 self._data = {"datamodule": built(self.datamodule)}
             else:
                 self._data = {
-                    "train_dataloaders": _built_all(self.train_dataloaders),
-                    "val_dataloaders": _built_all(self.val_dataloaders),
+                    "train_dataloaders": built(self.train_dataloaders),
+                    "val_dataloaders": built(self.val_dataloaders),
                 }
         return self._data
 
@@ -172,8 +196,9 @@ class Classification(SupervisedEvaluator):
         **kwargs: Any,
     ) -> None:
         super().__init__(train_dataloaders, val_dataloaders, **kwargs)
-        if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 2):
-            raise ValueError(f"num_classes must be an int >= 2, got {num_classes!r}")
+        for value in possible_values(num_classes):
+            if value is not None and (not isinstance(value, int) or value < 2):
+                raise ValueError(f"num_classes must be an int >= 2, got {value!r}")
         self.num_classes = num_classes
 
     def lightning_module(self, model: torch.nn.Module, reporter: Reporter) -> SupervisedModule:
@@ -219,6 +244,21 @@ def _check_data(name: str, train: Any, val: Any, datamodule: Any) -> None:
         )
 
 
+def _check_numbers(name: str, *rules: tuple[str, Any, float, bool]) -> None:
+    """ValueError unless each (argument, value, bound, bound allowed) holds for every value the
+    argument may take (each candidate of a value choice)."""
+    for argument, value, bound, inclusive in rules:
+        for candidate in possible_values(value):
+            if not isinstance(candidate, (int, float)) or isinstance(candidate, bool):
+                raise TypeError(f"{name}: {argument} must be a number, got {candidate!r}")
+            if candidate < bound or (candidate == bound and not inclusive):
+                rule = ">=" if inclusive else ">"
+                raise ValueError(
+                    f"{name} needs {argument} {rule} {bound:g}; got {candidate!r}"
+                    + (f" (a candidate of {value!r})" if candidate is not value else "")
+                )
+
+
 def _check_trainer_kwargs(name: str, kwargs: Mapping[str, Any]) -> None:
     """TypeError for arguments pytorch_lightning.Trainer does not take (caught here, once,
     rather than by every trial)."""
@@ -235,12 +275,6 @@ def _check_trainer_kwargs(name: str, kwargs: Mapping[str, Any]) -> None:
             f"{name} got {', '.join(map(repr, unknown))}, which are neither its own arguments "
             "nor pytorch_lightning.Trainer's (see the Trainer documentation)"
         )
-
-
-def _built_all(loaders: Any) -> Any:
-    if isinstance(loaders, (list, tuple)):
-        return type(loaders)(built(x) for x in loaders)
-    return built(loaders)
 
 
 @contextlib.contextmanager

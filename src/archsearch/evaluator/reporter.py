@@ -91,3 +91,16 @@ class ChannelReporter(Reporter):
         line = json.dumps(record, allow_nan=True) + "\n"
         with open(self.path, "a", encoding="utf-8") as channel:
             channel.write(line)
+
+
+class AmbientReporter(Reporter):
+    """Forwards to NNI's functions: the running trial's reporter receives the reports (an
+    evaluator's `fit` called inside a trial function), else they are logged (`fit` called on
+    its own)."""
+
+    def on_report(self, step: int, metrics: Mapping[str, Any]) -> None:
+        report_intermediate_result(dict(metrics), step=step)
+
+    def should_stop(self) -> bool:
+        reporter = current_reporter()
+        return reporter is not None and reporter.should_stop()

@@ -20,6 +20,7 @@ from archsearch.evaluator.base import (
     TrialInput,
     as_metric_dict,
 )
+from archsearch.evaluator.choices import evaluator_choices, fix_evaluator, trial_space
 from archsearch.evaluator.reporter import reporting_to
 from archsearch.nn.fix import fix
 from archsearch.nn.walk import search_space
@@ -36,8 +37,9 @@ def run_trial(evaluator: Any, trial: TrialInput) -> dict[str, Any]:
             f"the evaluator must be an archsearch Evaluator (e.g. FunctionalEvaluator), "
             f"got {type(evaluator).__name__}"
         )
+    fixed = fix_evaluator(evaluator, trial.arch)  # its value choices: this trial's values
     with reporting_to(trial.reporter):
-        value = evaluator.evaluate_trial(trial)
+        value = fixed.evaluate_trial(trial)
     if value is None:
         value = trial.reporter.final
     if value is None:
@@ -49,11 +51,12 @@ def run_trial(evaluator: Any, trial: TrialInput) -> dict[str, Any]:
 
 
 def debug_run(evaluator: TrialEvaluator, model_space: Any, arch: Any = None) -> float:
-    """Run one trial of `arch` (default: the first candidate of every choice) here, logging its
-    intermediate results, and return its main final metric; errors propagate as raised."""
+    """Run one trial of `arch` (default: the first candidate of every choice, the evaluator's
+    too) here, logging its intermediate results, and return its main final metric; errors
+    propagate as raised."""
     if arch is None:
-        arch = search_space(model_instance(model_space)).default()
-    build = functools.partial(build_model, model_space, arch)
+        arch = trial_space(search_space(model_instance(model_space)), evaluator).default()
+    build = functools.partial(build_model, model_space, arch, evaluator)
     return float(run_trial(evaluator, TrialInput(arch, build, LogReporter()))["default"])
 
 
@@ -68,9 +71,19 @@ def model_instance(model_space: Any) -> torch.nn.Module:
     return model
 
 
-def build_model(model_space: Any, arch: Mapping[str, Any]) -> torch.nn.Module:
-    """The fixed model of `arch`: `model_space` is a model instance, a class or a factory."""
-    return fix(model_instance(model_space), arch)
+def build_model(
+    model_space: Any, arch: Mapping[str, Any], evaluator: Any = None
+) -> torch.nn.Module:
+    """The fixed model of `arch`: `model_space` is a model instance, a class or a factory.
+    With the trial's `evaluator`, the labels of its value choices that the model does not have
+    (its hyper-parameters) are left out of `arch` first; any other unknown label is refused."""
+    model = model_instance(model_space)
+    if evaluator is not None:
+        hyperparameters = evaluator_choices(evaluator).dims.keys() & arch.keys()
+        if hyperparameters:  # walked only then: most trials have none
+            labels = search_space(model)
+            arch = {k: v for k, v in arch.items() if k in labels or k not in hyperparameters}
+    return fix(model, arch)
 
 
 class LogReporter(Reporter):

@@ -4,7 +4,8 @@ Some objects an evaluator needs are cheaper to rebuild than to send: a DataLoade
 read from disk, a dataset generated from a seed. `serialize` records how to make one — an import
 reference to the class or function and its (small, picklable) arguments — and `build()` makes it,
 in whatever process the recipe has been sent to. It plays the part of NNI's `nni.trace`, without
-wrapping or patching the class. Arguments may themselves be recipes; they are built first.
+wrapping or patching the class. Arguments may themselves be recipes, also inside lists, tuples
+and dicts (`serialize(Compose, [serialize(ToTensor), ...])`); they are built first.
 """
 
 from __future__ import annotations
@@ -67,8 +68,18 @@ def serialize(cls: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Serializ
 
 
 def built(value: Any) -> Any:
-    """`value.build()` for a recipe, `value` itself otherwise."""
-    return value.build() if isinstance(value, Serialized) else value
+    """`value.build()` for a recipe; a list, tuple or dict with the recipes in it built (a new
+    one only if something was built); `value` itself otherwise."""
+    if isinstance(value, Serialized):
+        return value.build()
+    if type(value) in (list, tuple):
+        items = [built(v) for v in value]
+        changed = any(a is not b for a, b in zip(items, value, strict=True))
+        return type(value)(items) if changed else value
+    if type(value) is dict:
+        entries = {k: built(v) for k, v in value.items()}
+        return entries if any(entries[k] is not v for k, v in value.items()) else value
+    return value
 
 
 def import_reference(obj: Any) -> str | None:

@@ -44,9 +44,10 @@ def run_job(job: Job, reporter: Reporter) -> TrialResult:
     """Run `job` here and return its result; the trial's failures become FAILED results."""
     started = time.time()
     try:
-        build = functools.partial(build_model, job.model_space.load(), job.arch)
+        evaluator = job.evaluator.load()
+        build = functools.partial(build_model, job.model_space.load(), job.arch, evaluator)
         trial = TrialInput(job.arch, build, reporter)
-        metrics = storable(run_trial(job.evaluator.load(), trial))
+        metrics = storable(run_trial(evaluator, trial))
     # A trial's failure is a result, whatever it is; sys.exit() in a trial (argparse on a bad
     # flag) too. Ctrl-C and the inline timeout's TrialTimeout are not failures: they propagate.
     except (Exception, SystemExit) as exc:

@@ -13,9 +13,10 @@ import secrets
 import sys
 import threading
 import time
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from archsearch.evaluator.base import TrialEvaluator
+from archsearch.evaluator.choices import trial_space
 from archsearch.evaluator.run import build_model, debug_run, model_instance
 from archsearch.execution import BACKENDS, describe, stop_if_importing_main
 from archsearch.experiment.config import ExperimentConfig
@@ -24,6 +25,7 @@ from archsearch.experiment.stored import load_part, lost_run, spec_ref
 from archsearch.nn.walk import search_space
 from archsearch.space import Architecture, OptimizeMode, SearchSpace, best_trials
 from archsearch.storage import (
+    ExperimentNotFoundError,
     ExperimentRecord,
     ExperimentStatus,
     Storage,
@@ -31,6 +33,9 @@ from archsearch.storage import (
     open_storage,
 )
 from archsearch.strategy.base import Strategy
+
+if TYPE_CHECKING:
+    from archsearch.ui.server import ServerHandle
 
 log = logging.getLogger("archsearch.experiment")
 
@@ -60,7 +65,10 @@ class Experiment:
         self.evaluator = evaluator
         self.strategy = strategy
         self.config: ExperimentConfig | None = None
-        self.id: str | None = None
+        # The id exists from construction (NNI users read it before run() to resume or view
+        # later); the record is written only when a run gets going (`stored`).
+        self.id: str = secrets.token_hex(4)
+        self._stored = False
         self.status: str | None = None
         self._storage: Storage | None = None
         self._runner: Runner | None = None
@@ -71,12 +79,15 @@ class Experiment:
     # -- running ---------------------------------------------------------------------------
     @property
     def search_space(self) -> SearchSpace:
-        """The search space of the model space (built once)."""
+        """The search space: the model space's choices, then the evaluator's value choices
+        (hyper-parameters such as `lr=ValueChoice([...])`) under labels the model does not
+        have. Built once."""
         if self._space is None:
             if isinstance(self.model_space, SearchSpace):
-                self._space = self.model_space  # classic mode: the space without a model
+                model = self.model_space  # classic mode: the space without a model
             else:
-                self._space = search_space(model_instance(self.model_space))
+                model = search_space(model_instance(self.model_space))
+            self._space = trial_space(model, self.evaluator)
         return self._space
 
     def run(self, config: ExperimentConfig | None = None, port: int | None = None) -> str:
@@ -94,8 +105,9 @@ class Experiment:
         model_space = backend.transfer.ref(self.model_space, "model space")
         evaluator = backend.transfer.ref(self.evaluator, "evaluator")
         storage = self.storage
-        if self.id is None:
-            self.id = self._create_record(storage, self.config)
+        if not self._stored:
+            self._create_record(storage, self.config)
+            self._stored = True
         record = storage.experiment(self.id)
         # stderr, beside the progress bar: stdout stays the user's (benchmarks print JSON).
         print(
@@ -146,10 +158,31 @@ class Experiment:
         return status.value
 
     def stop(self) -> None:
-        """Stop a running experiment (from another thread): running trials are cancelled."""
+        """Stop a running experiment (from another thread): running trials are cancelled. The
+        dashboard that `run(config, port)` started stops too (NNI's `stop`)."""
         self._stop_asked.set()  # seen by a run() still starting, which has no runner yet
         if self._runner is not None:
             self._runner.stop()
+        if self._dashboard is not None:
+            self._dashboard[1].stop()
+            self._dashboard = None
+
+    def get_status(self) -> str:
+        """NNI's status string: "INITIALIZED" (not run yet), "RUNNING", "STOPPING" (a stop was
+        asked and the run is ending), "DONE", "STOPPED" (by a stop, Ctrl-C, or a killed
+        process: resumable) or "ERROR" (the runner itself failed; trials failing is not it)."""
+        if self.id is None or (self._storage is None and self.status is None):
+            return "INITIALIZED"  # nothing recorded by this object: no store opened for it
+        try:
+            record = self.storage.experiment(self.id)
+        except ExperimentNotFoundError:
+            return "INITIALIZED"  # an id given before run() records it
+        status = display_status(record)
+        if status == "running" and (
+            self._stop_asked.is_set() or self.storage.stop_requested(self.id)
+        ):
+            return "STOPPING"
+        return NNI_STATUS[status]
 
     def local_debug_run(self) -> float:
         """Run one trial (the first candidate of every choice) here, with full tracebacks, and
@@ -166,14 +199,15 @@ class Experiment:
     ) -> list[Any]:
         """The `top_k` best architectures, best first: as dicts, or with formatter="instance"
         as fixed plain PyTorch models. Best by `optimize_mode` (NNI's argument), by default
-        the experiment's."""
+        the experiment's. The dicts include the evaluator's value choices (NNI has none); the
+        models are built from the model's labels only."""
         if formatter not in ("dict", "instance"):
             raise ValueError(f"formatter must be 'dict' or 'instance', got {formatter!r}")
         if optimize_mode not in (None, "maximize", "minimize"):
             raise ValueError(
                 f"optimize_mode must be 'maximize', 'minimize' or None, got {optimize_mode!r}"
             )
-        if self.id is None:
+        if not self._stored:
             raise RuntimeError("the experiment has not run yet: call run() first")
         record = self.storage.experiment(self.id)
         mode: OptimizeMode = optimize_mode or record.optimize_mode
@@ -183,9 +217,14 @@ class Experiment:
             return archs
         if isinstance(self.model_space, SearchSpace):
             raise ValueError("this experiment has no model (a bare search space): use 'dict'")
-        return [build_model(self.model_space, arch) for arch in archs]
+        return [build_model(self.model_space, arch, self.evaluator) for arch in archs]
 
     # -- stored experiments ----------------------------------------------------------------
+    @property
+    def stored(self) -> bool:
+        """Whether this experiment is in storage (its first run got going, or it was resumed)."""
+        return self._stored
+
     @property
     def storage(self) -> Storage:
         """The store this experiment writes to (from the config's `storage`)."""
@@ -215,6 +254,11 @@ class Experiment:
         record = store.experiment(experiment_id)
         if record.kind != "multi-trial":
             raise ValueError(f"experiment {experiment_id} is a {record.kind} run, not resumable")
+        if record.status is ExperimentStatus.DONE:
+            raise ValueError(
+                f"experiment {experiment_id} is done (its budget is spent or its strategy had "
+                "nothing left); only a stopped or interrupted experiment can be resumed"
+            )
         if display_status(record) == "running" and record.pid != os.getpid():
             raise RuntimeError(
                 f"experiment {experiment_id} is running in process {record.pid}; stop it "
@@ -226,6 +270,7 @@ class Experiment:
                 parts[name] = load_part(record, name)
         experiment = cls(parts["model_space"], parts["evaluator"], parts["strategy"])
         experiment.id = experiment_id
+        experiment._stored = True
         experiment._storage = store
         config = dict(record.config)
         if storage is not None:
@@ -238,15 +283,21 @@ class Experiment:
     @staticmethod
     def view(
         experiment_id: str | None = None,
-        *,
         port: int = 8081,
+        non_blocking: bool = False,
+        *,
         host: str = "127.0.0.1",
         storage: str | os.PathLike[str] | None = None,
-    ) -> None:
-        """Serve the dashboard for stored experiments until Ctrl-C (NNI's `view`)."""
+    ) -> ServerHandle | None:
+        """Serve the dashboard for stored experiments (NNI's `view`): until Ctrl-C, or with
+        `non_blocking=True` from a background thread, returning its handle at once (`.url`;
+        `.stop()` stops it, as NNI's `stop()` of the returned experiment does)."""
         from archsearch.ui import serve_in_background
 
         handle = serve_in_background(storage, port, host=host, experiment_id=experiment_id)
+        if non_blocking:
+            print(f"dashboard: {handle.url}  (.stop() on the returned handle stops it)", flush=True)
+            return handle
         print(f"dashboard: {handle.url}  (Ctrl-C to stop)", flush=True)
         try:
             while True:
@@ -255,17 +306,17 @@ class Experiment:
             pass
         finally:
             handle.stop()
+        return None
 
     # -- helpers ---------------------------------------------------------------------------
-    def _create_record(self, storage: Storage, config: ExperimentConfig) -> str:
-        experiment_id = secrets.token_hex(4)
+    def _create_record(self, storage: Storage, config: ExperimentConfig) -> None:
         spec = {
             name: spec_ref(getattr(self, name)) for name in ("model_space", "evaluator", "strategy")
         }
         storage.create_experiment(
             ExperimentRecord(
-                id=experiment_id,
-                name=config.experiment_name or experiment_id,
+                id=self.id,
+                name=config.experiment_name or self.id,
                 kind="multi-trial",
                 config=config.to_json(),
                 search_space=self.search_space.to_json(),
@@ -273,7 +324,6 @@ class Experiment:
                 created_at=time.time(),
             )
         )
-        return experiment_id
 
     def _serve(self, port: int) -> None:
         from archsearch.ui import serve_in_background
@@ -308,6 +358,16 @@ class RetiariiExperiment(Experiment):
             raise TypeError("RetiariiExperiment needs a strategy, e.g. strategy.Random()")
         super().__init__(base_model, evaluator, strategy)
 
+
+NNI_STATUS = {
+    "created": "INITIALIZED",
+    "running": "RUNNING",
+    "done": "DONE",
+    "stopped": "STOPPED",
+    "interrupted": "STOPPED",  # its process is gone; NNI lists such an experiment as stopped
+    "failed": "ERROR",
+}
+"""`display_status` → the status string NNI's `get_status()` returns."""
 
 RetiariiExeConfig = ExperimentConfig
 """NNI's name for the experiment configuration (`RetiariiExeConfig("local")`)."""

@@ -41,6 +41,12 @@ class BaseMutator(torch.nn.Module):
                 "Use archsearch.fix(model, arch) per architecture, or a one-shot trainer that "
                 "supports value choices."
             )
+        if choices.parameter_labels:
+            raise TypeError(
+                f"{type(self).__name__} cannot switch ModelParameterChoice values "
+                f"({', '.join(choices.parameter_labels)}): they are fixed when the model is "
+                "built. Search them with a multi-trial strategy, or use a ValueChoice."
+            )
         self._space = choices.space
         first: dict[str, Mutable] = {}
         for mutable in choices.mutables:

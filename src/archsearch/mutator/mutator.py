@@ -21,9 +21,10 @@ class Mutator(BaseMutator):
     """A mutator whose decision for each label is a mask over that choice's candidates.
 
     A bool mask selects candidates; a float mask weights them (candidates with weight 0 are not
-    run). Selected outputs are multiplied by their weights and reduced: summed for a LayerChoice,
-    by its reduction for an InputChoice. Subclasses implement `sample_search` (called by `reset`,
-    typically once per training step) and `sample_final` (the exported architecture).
+    run). Selected outputs are multiplied by their weights and reduced: summed for a LayerChoice
+    (by its own reduction for an NNI v1 one), by its reduction for an InputChoice. Subclasses
+    implement `sample_search` (called by `reset`, typically once per training step) and
+    `sample_final` (the exported architecture).
     """
 
     def __init__(self, model: torch.nn.Module) -> None:
@@ -95,6 +96,11 @@ class Mutator(BaseMutator):
         if not selected:
             raise RuntimeError(f"the mask for LayerChoice {mutable.label!r} selects nothing")
         weighted = mask.dtype != torch.bool
+        if mutable.reduction != "sum":  # an NNI v1 choice's own reduction (mean, concat, none)
+            outputs = [mutable[i](*args, **kwargs) for i in selected]
+            if weighted:
+                outputs = [mask[i] * out for i, out in zip(selected, outputs, strict=True)]
+            return reduce_tensors(outputs, mutable.reduction), mask
         # Each output is weighted and added as soon as it is computed, so that at most one
         # weighted output and the running sum are alive besides what autograd keeps: stacking
         # all of them first raised a DARTS step's peak memory by ~19%.

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import torch
 
-from archsearch.nn.factory import call_factory, instantiate
-from archsearch.nn.fixed import cell_inputs, node_sum
+from archsearch.nn.factory import call_factory, instantiate, required_positional
+from archsearch.nn.fixed import cell_inputs, node_sum, preprocess
 from archsearch.nn.input_choice import InputChoice
 from archsearch.nn.layer_choice import LayerChoice
 
@@ -20,13 +20,18 @@ class Cell(torch.nn.Module):
 
     Each node sums `num_ops_per_node` operations; each operation is a LayerChoice over
     `op_candidates` applied to one input picked by an InputChoice among the cell inputs and earlier
-    nodes. Candidates are modules (copied per slot) or factories called with
-    `(node_index, op_index, input_index)` (as many as they take; `input_index` is None while the
-    input is still a choice). The output concatenates the nodes along `concat_dim`
-    (`merge_op="all"`), or only nodes no other node uses once fixed (`"loose_end"`).
-    `preprocessor` maps the list of inputs to a list; `postprocessor(output, inputs)` the result.
-    Labels: `{label}/op_{node}_{op}` and `{label}/input_{node}_{op}` with a label, else the
-    attribute paths (`cell.ops.0.0`, `cell.inputs.0.0`).
+    nodes. Candidates are modules (copied per slot) or factories called as NNI calls them, with
+    `(node_index, op_index, input_index)` (as many as they take). As in NNI, `node_index` and
+    `input_index` number the cell's states, inputs first: node 0 is state `num_predecessors`.
+    `input_index` is None in the searchable cell; `fix` calls a factory that takes it again with
+    the chosen input, so a reduction cell can size an op by where its input comes from.
+    The output concatenates the nodes along `concat_dim` (`merge_op="all"`), or only nodes no
+    other node uses once fixed (`"loose_end"`); `output_node_indices` lists them.
+    `preprocessor` (a module or any callable) maps the list of inputs to a list;
+    `postprocessor(output, inputs)` (the same) gets the output and the list of inputs as given
+    (before preprocessing), however the cell was called.
+    Labels: `{label}/op_{node}_{op}` and `{label}/input_{node}_{op}` with a label (`node` counted
+    from 0 here), else the attribute paths (`cell.ops.0.0`, `cell.inputs.0.0`).
     """
 
     def __init__(
@@ -36,8 +41,8 @@ class Cell(torch.nn.Module):
         num_ops_per_node: int = 1,
         num_predecessors: int = 1,
         merge_op: str = "all",
-        preprocessor: torch.nn.Module | None = None,
-        postprocessor: torch.nn.Module | None = None,
+        preprocessor: Callable[..., Any] | None = None,
+        postprocessor: Callable[..., Any] | None = None,
         concat_dim: int = 1,
         *,
         label: str | None = None,
@@ -55,12 +60,20 @@ class Cell(torch.nn.Module):
         self.concat_dim = concat_dim
         self.preprocessor = preprocessor
         self.postprocessor = postprocessor
+        self.output_node_indices = list(range(num_predecessors, num_predecessors + num_nodes))
+        """The states concatenated into the output (NNI's name): every node while searching."""
+        # Factories that take the input index, kept for `fix`, which calls them again with the
+        # chosen one; modules and other factories are not kept (the built ops are what counts).
+        self._factories = _input_factories(op_candidates)
         self.ops = torch.nn.ModuleList()
         self.inputs = torch.nn.ModuleList()
         for i in range(num_nodes):
             self.ops.append(
                 torch.nn.ModuleList(
-                    LayerChoice(_candidates(op_candidates, i, j), label=_sub(label, "op", i, j))
+                    LayerChoice(
+                        _candidates(op_candidates, num_predecessors + i, j, None),
+                        label=_sub(label, "op", i, j),
+                    )
                     for j in range(num_ops_per_node)
                 )
             )
@@ -72,23 +85,58 @@ class Cell(torch.nn.Module):
             )
 
     def forward(self, *inputs: torch.Tensor | list[torch.Tensor]) -> Any:
-        states = cell_inputs(self.preprocessor, inputs, self.num_predecessors)
+        given = cell_inputs(inputs, self.num_predecessors)
+        states = preprocess(self.preprocessor, given)
         for node in range(self.num_nodes):
             ops: torch.nn.ModuleList = self.ops[node]  # type: ignore[assignment]
             choices: torch.nn.ModuleList = self.inputs[node]  # type: ignore[assignment]
             states.append(node_sum([op(c(states)) for op, c in zip(ops, choices, strict=True)]))
         # While inputs are undecided every node may be a loose end, so the search uses all nodes.
         output = torch.cat(states[self.num_predecessors :], dim=self.concat_dim)
-        return output if self.postprocessor is None else self.postprocessor(output, inputs)
+        return output if self.postprocessor is None else self.postprocessor(output, given)
+
+    def op_for_input(
+        self, node: int, op: int, name: str, input_index: int
+    ) -> torch.nn.Module | None:
+        """Candidate `name` of op slot (`node` from 0, `op`) built for input `input_index`, or None
+        when its factory does not take the input index (the searchable cell's op is the one)."""
+        state = self.num_predecessors + node
+        factories = self._factories
+        if callable(factories):  # one callable giving the whole slot
+            return _candidates(factories, state, op, input_index)[name]
+        made = factories.get(name)
+        return None if made is None else instantiate(made, state, op, input_index)
 
 
-def _candidates(op_candidates: Any, node: int, op: int) -> dict[str, torch.nn.Module]:
-    if callable(op_candidates) and not isinstance(op_candidates, torch.nn.Module):
-        # A callable giving the whole list or dict for this slot (as many indices as it takes).
-        op_candidates = call_factory(op_candidates, node, op, None)
+def _input_factories(op_candidates: Any) -> Callable[..., Any] | dict[str, Callable[..., Any]]:
+    def takes_input(candidate: Any) -> bool:
+        return _is_factory(candidate) and required_positional(candidate) >= 3
+
+    if takes_input(op_candidates):
+        return op_candidates  # type: ignore[no-any-return]
+    if _is_factory(op_candidates):
+        return {}
+    named: Iterable[tuple[Any, Any]]
     if isinstance(op_candidates, Mapping):
-        return {name: instantiate(c, node, op, None) for name, c in op_candidates.items()}
-    return {str(k): instantiate(c, node, op, None) for k, c in enumerate(op_candidates)}
+        named = op_candidates.items()
+    else:
+        named = enumerate(op_candidates)
+    return {str(name): c for name, c in named if takes_input(c)}
+
+
+def _is_factory(candidate: Any) -> bool:
+    return callable(candidate) and not isinstance(candidate, torch.nn.Module)
+
+
+def _candidates(
+    op_candidates: Any, node: int, op: int, input_index: int | None
+) -> dict[str, torch.nn.Module]:
+    if _is_factory(op_candidates):
+        # A callable giving the whole list or dict for this slot (as many indices as it takes).
+        op_candidates = call_factory(op_candidates, node, op, input_index)
+    if isinstance(op_candidates, Mapping):
+        return {name: instantiate(c, node, op, input_index) for name, c in op_candidates.items()}
+    return {str(k): instantiate(c, node, op, input_index) for k, c in enumerate(op_candidates)}
 
 
 def _sub(label: str | None, kind: str, node: int, op: int) -> str | None:

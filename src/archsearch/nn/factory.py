@@ -28,10 +28,11 @@ def instantiate(module_or_factory: Any, *context: Any) -> torch.nn.Module:
 
 def call_factory(factory: Callable[..., Any], *context: Any) -> Any:
     """Call `factory` with as many leading values of `context` as it requires positionally."""
-    return factory(*context[: _required_positional(factory)])
+    return factory(*context[: required_positional(factory)])
 
 
-def _required_positional(fn: Callable[..., Any]) -> int:
+def required_positional(fn: Callable[..., Any]) -> int:
+    """How many positional parameters without a default `fn` has (0 when it cannot be told)."""
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 
@@ -18,6 +19,12 @@ class InputChoice(Mutable):
     chosen it returns None. Standalone, the first `n_chosen` inputs are used (the first input
     alone when any subset is allowed).
     """
+
+    return_mask: bool = False
+    """Whether forward returns `(output, mask)` (v1's `return_mask`); never for this class."""
+    default_all: bool = False
+    """Whether standalone mode uses every input when any subset is allowed (v1) rather than the
+    first alone."""
 
     def __init__(
         self,
@@ -50,26 +57,31 @@ class InputChoice(Mutable):
         self.n_chosen = n_chosen
         self.reduction = reduction
         self.choose_from = [str(c) for c in choose_from] if choose_from is not None else None
+        self._names = self.choose_from or [str(i) for i in range(n_candidates)]
 
     @property
     def names(self) -> list[str]:
         """Names of the candidate inputs: `choose_from`, or "0", "1", ..."""
-        return self.choose_from or [str(i) for i in range(self.n_candidates)]
+        return list(self._names)
 
     def default_chosen(self) -> list[int]:
         """Indices used in standalone mode."""
-        return list(range(self.n_chosen if self.n_chosen is not None else 1))
+        if self.n_chosen is not None:
+            return list(range(self.n_chosen))
+        return list(range(self.n_candidates if self.default_all else 1))
 
-    def forward(
-        self, inputs: Sequence[torch.Tensor] | Mapping[str, torch.Tensor]
-    ) -> torch.Tensor | list[torch.Tensor] | None:
+    def forward(self, inputs: Sequence[torch.Tensor] | Mapping[str, torch.Tensor]) -> Any:
         tensors = self.candidate_list(inputs)
         mutator = self.__dict__.get("_mutator")
-        if mutator is None:
-            return reduce_tensors([tensors[i] for i in self.default_chosen()], self.reduction)
         output: torch.Tensor | list[torch.Tensor] | None
-        output, _ = mutator.on_forward_input_choice(self, tensors)
-        return output
+        if mutator is None:
+            chosen = self.default_chosen()
+            output = reduce_tensors([tensors[i] for i in chosen], self.reduction)
+            mask = torch.zeros(self.n_candidates, dtype=torch.bool)
+            mask[chosen] = True
+        else:
+            output, mask = mutator.on_forward_input_choice(self, tensors)
+        return (output, mask) if self.return_mask else output
 
     def candidate_list(
         self, inputs: Sequence[torch.Tensor] | Mapping[str, torch.Tensor]

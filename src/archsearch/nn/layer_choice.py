@@ -19,6 +19,11 @@ class LayerChoice(Mutable):
     whole choice by the chosen candidate.
     """
 
+    reduction: str = "sum"
+    """How a mutator combines several selected candidates (v1's `reduction`; always "sum" here)."""
+    return_mask: bool = False
+    """Whether forward returns `(output, mask)` (v1's `return_mask`); never for this class."""
+
     def __init__(
         self,
         candidates: Sequence[torch.nn.Module] | Mapping[str, torch.nn.Module],
@@ -49,6 +54,16 @@ class LayerChoice(Mutable):
     def __len__(self) -> int:
         return len(self._modules)
 
+    @property
+    def length(self) -> int:
+        """NNI's name for `len(choice)`: the number of candidates."""
+        return len(self)
+
+    @property
+    def choices(self) -> list[torch.nn.Module]:
+        """NNI's name for the candidate modules, in order."""
+        return self._candidates()
+
     def __iter__(self) -> Iterator[torch.nn.Module]:
         return iter(self._candidates())
 
@@ -71,9 +86,13 @@ class LayerChoice(Mutable):
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         mutator = self.__dict__.get("_mutator")
         if mutator is None:
-            return self[0](*args, **kwargs)
-        output, _ = mutator.on_forward_layer_choice(self, *args, **kwargs)
-        return output
+            output = self[0](*args, **kwargs)
+            if self.reduction == "none":
+                output = [output]
+            mask = torch.arange(len(self)) == 0
+        else:
+            output, mask = mutator.on_forward_layer_choice(self, *args, **kwargs)
+        return (output, mask) if self.return_mask else output
 
     def _candidates(self) -> list[torch.nn.Module]:
         return [m for m in self._modules.values() if m is not None]

@@ -9,29 +9,40 @@ import torch
 
 from archsearch.nn.factory import instantiate
 from archsearch.nn.mutable import Mutable
-from archsearch.nn.value_choice import ValueChoice
+from archsearch.nn.value_choice import ChoiceExpression, ValueChoice, resolve
 
 
 class Repeat(Mutable):
-    """Stack `depth` copies of a block; `depth` is an int, a `(min, max)` range or a ValueChoice.
+    """Stack `depth` copies of a block; `depth` is an int, a `(min, max)` range, a ValueChoice or
+    an expression of one ValueChoice (`ValueChoice([0, 2]) + 1`).
 
     `block_or_factory` is a module (deep-copied for each repetition) or a callable taking the
     repetition index (or nothing) and returning a module. The blocks are built for the largest
-    depth; standalone, the first candidate depth runs (the minimum for a range). The label names
-    the depth decision: the ValueChoice's own label, else `label`, else the attribute path.
+    depth; standalone, the depth of the first candidate runs (the minimum for a range). The label
+    names the depth decision: the ValueChoice's own label, else `label`, else the attribute path.
     """
 
     def __init__(
         self,
         block_or_factory: torch.nn.Module | Callable[..., torch.nn.Module],
-        depth: int | tuple[int, int] | ValueChoice,
+        depth: int | tuple[int, int] | ChoiceExpression,
         *,
         label: str | None = None,
         key: str | None = None,
     ) -> None:
         super().__init__(label=label, key=key)
-        self.depth_choice: ValueChoice | None = _depth_choice(depth, self._explicit_label)
-        depths = self.depth_choice.candidates if self.depth_choice else (depth,)
+        self.depth_expression: ChoiceExpression | None = _depth_expression(
+            depth, self._explicit_label
+        )
+        self.depth_choice: ValueChoice | None = (
+            None if self.depth_expression is None else _only_leaf(self.depth_expression, depth)
+        )
+        """The value choice deciding the depth (the expression's one leaf), or None."""
+        depths: tuple[Any, ...] = (
+            self.depth_candidates() if self.depth_expression is not None else (depth,)
+        )
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in depths):
+            raise ValueError(f"Repeat depths must be non-negative ints, got {list(depths)}")
         # Blocks are direct children ("0", "1", ...), so their labels read `blocks.0.op`.
         for i in range(max(depths)):
             self.add_module(str(i), instantiate(block_or_factory, i))
@@ -51,30 +62,48 @@ class Repeat(Mutable):
         return [m for m in self._modules.values() if m is not None]
 
     def depth_candidates(self) -> tuple[int, ...]:
-        """The depths this Repeat may take."""
-        return self.depth_choice.candidates if self.depth_choice else (len(self.blocks),)
+        """The depths this Repeat may take, one per candidate of its value choice, in order."""
+        expression, choice = self.depth_expression, self.depth_choice
+        if expression is None or choice is None:
+            return (len(self.blocks),)
+        return tuple(resolve(expression, _constant(c)) for c in choice.candidates)
+
+    def current_depth(self) -> int:
+        """The depth to run now: the mutator's decision, or the first candidate standalone."""
+        mutator = self.__dict__.get("_mutator")
+        depth: int = (
+            self.depth_candidates()[0] if mutator is None else mutator.on_forward_repeat(self)
+        )
+        return depth
 
     def forward(self, x: Any) -> Any:
-        mutator = self.__dict__.get("_mutator")
-        depth = self.depth_candidates()[0] if mutator is None else mutator.on_forward_repeat(self)
+        depth = self.current_depth()
         for block in self.blocks[:depth]:
             x = block(x)
         return x
 
 
-def _depth_choice(depth: Any, label: str | None) -> ValueChoice | None:
-    if isinstance(depth, ValueChoice):
-        candidates = depth.candidates
-        choice: ValueChoice | None = depth
-    elif isinstance(depth, tuple):
+def _constant(value: Any) -> Callable[[ValueChoice], Any]:
+    return lambda _: value
+
+
+def _depth_expression(depth: Any, label: str | None) -> ChoiceExpression | None:
+    if isinstance(depth, ChoiceExpression):
+        return depth
+    if isinstance(depth, tuple):
         if len(depth) != 2 or not all(isinstance(d, int) for d in depth) or depth[0] > depth[1]:
             raise ValueError(f"a depth range is (min, max) with min <= max, got {depth!r}")
-        candidates = tuple(range(depth[0], depth[1] + 1))
-        choice = ValueChoice(candidates, label=label)
-    elif isinstance(depth, int) and not isinstance(depth, bool):
-        candidates, choice = (depth,), None
-    else:
-        raise TypeError(f"depth must be an int, a (min, max) tuple or a ValueChoice, got {depth!r}")
-    if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in candidates):
-        raise ValueError(f"Repeat depths must be non-negative ints, got {list(candidates)}")
-    return choice
+        return ValueChoice(tuple(range(depth[0], depth[1] + 1)), label=label)
+    if isinstance(depth, int) and not isinstance(depth, bool):
+        return None
+    raise TypeError(f"depth must be an int, a (min, max) tuple or a ValueChoice, got {depth!r}")
+
+
+def _only_leaf(expression: ChoiceExpression, depth: Any) -> ValueChoice:
+    leaves = list({id(leaf): leaf for leaf in expression.inner_choices()}.values())
+    if len(leaves) != 1:
+        raise ValueError(
+            f"a Repeat depth expression must depend on exactly one ValueChoice, {depth!r} "
+            f"depends on {len(leaves)}; give the depth a ValueChoice of its own"
+        )
+    return leaves[0]

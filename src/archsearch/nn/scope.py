@@ -12,9 +12,14 @@ class MutableScope(torch.nn.Module):
     `exit_mutable_scope` run around its forward. Choices inside keep their own labels.
     """
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str | None = None, *, key: str | None = None) -> None:
         super().__init__()
-        self.label = label
+        if label is not None and key is not None and label != key:
+            raise ValueError(f"label={label!r} and key={key!r} disagree; key is an alias of label")
+        chosen = label if label is not None else key
+        if not isinstance(chosen, str) or not chosen:
+            raise ValueError(f"a MutableScope needs a label (a non-empty string), got {chosen!r}")
+        self.label = chosen
 
     @property
     def key(self) -> str:

@@ -11,6 +11,7 @@ from archsearch.nn.choice_args import ChoiceArgs
 from archsearch.nn.input_choice import InputChoice
 from archsearch.nn.layer_choice import LayerChoice
 from archsearch.nn.mutable import Mutable
+from archsearch.nn.parameter_choice import parameter_choices
 from archsearch.nn.repeat import Repeat
 from archsearch.nn.scope import MutableScope
 from archsearch.nn.value_choice import ValueChoice, find_leaves
@@ -31,6 +32,8 @@ class ModelChoices:
     """id(ValueChoice) → label."""
     argument_labels: set[str] = field(default_factory=set)
     """Labels of value choices used as layer arguments."""
+    parameter_labels: list[str] = field(default_factory=list)
+    """Labels of the model's ModelParameterChoices (plain values fixed at construction)."""
 
     def value_of(self, arch: dict[str, Any]) -> Any:
         """A function giving each ValueChoice's candidate (original Python value) under `arch`."""
@@ -67,13 +70,26 @@ class _Builder:
         """What the walk found; its space is built from `dims` at the end."""
 
     def visit(self, path: str, module: torch.nn.Module) -> None:
+        for label, values in parameter_choices(module).items():
+            if path != "root":
+                raise TypeError(
+                    f"{type(module).__name__} at {path} holds ModelParameterChoice {label!r}: "
+                    "they are supported in the model space itself (decorate the outer model "
+                    "with @model_wrapper), where fix() can build the model again"
+                )
+            self.add(ValueChoiceDim(label, values), path)
+            self.found.parameter_labels.append(label)
         if isinstance(module, Mutable):
             module._derived_label = path
             if isinstance(module, LayerChoice):
                 self.add(LayerChoiceDim(module.label, tuple(module.names)), path)
             elif isinstance(module, InputChoice):
                 dim = InputChoiceDim(
-                    module.label, module.n_candidates, module.n_chosen, tuple(module.names)
+                    module.label,
+                    module.n_candidates,
+                    module.n_chosen,
+                    tuple(module.names),
+                    module.default_all and module.n_chosen is None,
                 )
                 self.add(dim, path)
             elif isinstance(module, Repeat) and module.depth_choice is not None:

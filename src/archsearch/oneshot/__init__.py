@@ -20,6 +20,8 @@ from archsearch.oneshot.spos import SposTrainer
 
 BaseTrainer = BaseOneShotTrainer
 """NNI's name."""
+SinglePathTrainer = RandomTrainer
+"""NNI 2.x's name (`nni.retiarii.oneshot.pytorch.SinglePathTrainer`)."""
 
 __all__ = [
     "ArchitectureCheckpoint",
@@ -39,6 +41,7 @@ __all__ = [
     "ProxylessMutator",
     "ProxylessTrainer",
     "RandomTrainer",
+    "SinglePathTrainer",
     "SposTrainer",
     "accuracy",
 ]

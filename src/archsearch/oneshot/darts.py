@@ -22,6 +22,7 @@ from torch.func import functional_call
 from torch.utils.data import Dataset
 
 from archsearch.nn import InputChoice, LayerChoice, Repeat
+from archsearch.oneshot import retiarii_args
 from archsearch.oneshot.alphas import AlphaMutator
 from archsearch.oneshot.base import Metrics
 from archsearch.oneshot.bilevel import BilevelTrainer
@@ -89,6 +90,10 @@ class DartsTrainer(BilevelTrainer[DartsMutator]):
 
     `mutator` may be a DartsMutator (or subclass) already bound to `model`; models with value
     choices as layer arguments need the default, built after the supernet conversion.
+
+    NNI 2.x's signature is accepted too: `dataset=` (one dataset: weights on its first half, the
+    architecture on the second, which also validates each epoch), `grad_clip` (0 disables) and
+    `learning_rate` (unused, as in NNI: the optimizer's own applies; a differing value warns).
     """
 
     algorithm = "darts"
@@ -102,8 +107,8 @@ class DartsTrainer(BilevelTrainer[DartsMutator]):
         metrics: Metrics,
         optimizer: torch.optim.Optimizer,
         num_epochs: int,
-        dataset_train: Dataset[Any],
-        dataset_valid: Dataset[Any],
+        dataset_train: Dataset[Any] | None = None,
+        dataset_valid: Dataset[Any] | None = None,
         mutator: DartsMutator | None = None,
         batch_size: int = 64,
         workers: int = 0,
@@ -116,7 +121,14 @@ class DartsTrainer(BilevelTrainer[DartsMutator]):
         arc_weight_decay: float = 1e-3,
         grad_clip: float | None = 5.0,
         log_dir: str | os.PathLike[str] | None = None,
+        dataset: Dataset[Any] | None = None,
+        learning_rate: float | None = None,
     ) -> None:
+        dataset_train, dataset_valid, _ = retiarii_args.datasets(
+            "DartsTrainer", dataset_train, dataset_valid, dataset, split="bilevel",
+            after_dataset="grad_clip", retiarii_only={"learning_rate": learning_rate},
+        )  # fmt: skip
+        retiarii_args.check_learning_rate("DartsTrainer", learning_rate, optimizer)
         if not isinstance(dataset_train, Sized) or len(dataset_train) < 2:
             raise ValueError("DartsTrainer needs a dataset_train with a length of at least 2")
         super().__init__(
@@ -126,7 +138,7 @@ class DartsTrainer(BilevelTrainer[DartsMutator]):
         if mutator is not None:
             self.use_mutator(mutator, DartsMutator)
         self.unrolled = unrolled
-        self.grad_clip = grad_clip
+        self.grad_clip = retiarii_args.clip_norm("DartsTrainer", grad_clip)
         self.arch_optimizer = self.arch_adam(
             arc_learning_rate, (0.5, 0.999), weight_decay=arc_weight_decay
         )

@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import Dataset
 
 from archsearch.nn import InputChoice, LayerChoice, Repeat
+from archsearch.oneshot import retiarii_args
 from archsearch.oneshot.base import BaseOneShotTrainer, Metrics
 from archsearch.oneshot.batches import Steps
 from archsearch.oneshot.callbacks import Callback
@@ -33,9 +34,16 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
     returns `(logits, aux_logits)` in training mode gets `aux_weight` × the auxiliary loss.
     Validation scores `test_arc_per_epoch` sampled paths on `dataset_valid` and averages them;
     `export()` is the controller's greedy path. `grad_clip` bounds the weights' gradient norm
-    (5, as in the paper; None: no clipping). The child phase draws its paths `presample` at a
+    (5, as in the paper; None or 0: no clipping). The child phase draws its paths `presample` at a
     time in one batched controller walk (`EnasMutator.presample`; the controller does not change
     during the phase, so they are the same distribution as one walk per step); 1 walks per step.
+    `child_steps` and `mutator_steps` default to 500 and 50.
+
+    NNI 2.x's signature is accepted too: `dataset=` (one dataset: the weights train on all but
+    its last half, the controller on that half; an epoch is one pass over each, so
+    `child_steps` and `mutator_steps` default to the batches of each part, the latter divided by
+    the aggregation), `ctrl_lr`, `ctrl_steps_aggregate` and `ctrl_kwargs` (the controller's
+    arguments: `lstm_size`, `lstm_num_layers`, `tanh_constant`, `temperature`, `skip_target`).
     """
 
     algorithm = "enas"
@@ -50,8 +58,8 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         reward_function: RewardFunction | None,
         optimizer: torch.optim.Optimizer,
         num_epochs: int,
-        dataset_train: Dataset[Any],
-        dataset_valid: Dataset[Any],
+        dataset_train: Dataset[Any] | None = None,
+        dataset_valid: Dataset[Any] | None = None,
         mutator: EnasMutator | None = None,
         batch_size: int = 64,
         workers: int = 0,
@@ -61,17 +69,30 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         entropy_weight: float = 0.0001,
         skip_weight: float = 0.8,
         baseline_decay: float = 0.999,
-        child_steps: int = 500,
+        child_steps: int | None = None,
         mutator_lr: float = 0.00035,
         mutator_steps_aggregate: int = 20,
-        mutator_steps: int = 50,
+        mutator_steps: int | None = None,
         aux_weight: float = 0.4,
         test_arc_per_epoch: int = 1,
         *,
         grad_clip: float | None = 5.0,
         presample: int = 64,
         log_dir: str | os.PathLike[str] | None = None,
+        dataset: Dataset[Any] | None = None,
+        ctrl_lr: float | None = None,
+        ctrl_steps_aggregate: int | None = None,
+        ctrl_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
+        given = retiarii_args.enas_arguments(
+            dataset_train, dataset_valid, dataset, batch_size=batch_size,
+            child_steps=child_steps, mutator_steps=mutator_steps, mutator_lr=mutator_lr,
+            mutator_steps_aggregate=mutator_steps_aggregate, ctrl_lr=ctrl_lr,
+            ctrl_steps_aggregate=ctrl_steps_aggregate, ctrl_kwargs=ctrl_kwargs,
+            has_mutator=mutator is not None,
+        )  # fmt: skip
+        child_steps, mutator_steps = given.child_steps, given.mutator_steps
+        mutator_steps_aggregate = given.mutator_steps_aggregate
         if reward_function is None or not callable(reward_function):
             raise TypeError(
                 "EnasTrainer needs reward_function(output, target) -> float, the reward of a "
@@ -91,9 +112,12 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         if not 0.0 <= baseline_decay <= 1.0:
             raise ValueError(f"baseline_decay must be in [0, 1], got {baseline_decay}")
         super().__init__(
-            model, loss, metrics, optimizer, num_epochs, dataset_train, dataset_valid,
-            batch_size, workers, device, log_frequency, callbacks, log_dir=log_dir,
+            model, loss, metrics, optimizer, num_epochs, given.dataset_train,
+            given.dataset_valid, batch_size, workers, device, log_frequency, callbacks,
+            log_dir=log_dir,
         )  # fmt: skip
+        self.controller_kwargs = given.controller
+        """`EnasMutator` arguments for the controller `build_mutator` makes (`ctrl_kwargs`)."""
         if mutator is not None:
             self.use_mutator(mutator, EnasMutator)
         self.reward_function = reward_function
@@ -105,16 +129,16 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         self.mutator_steps = mutator_steps
         self.aux_weight = aux_weight
         self.test_arc_per_epoch = test_arc_per_epoch
-        self.grad_clip = grad_clip
+        self.grad_clip = retiarii_args.clip_norm("EnasTrainer", grad_clip)
         self.presample = presample
         self.baseline = 0.0
         """Moving average of the controller's rewards."""
-        self.controller_optimizer = torch.optim.Adam(self.mutator.parameters(), lr=mutator_lr)
+        self.controller_optimizer = torch.optim.Adam(self.mutator.parameters(), lr=given.mutator_lr)
         self._weights = list(self.model.parameters())
         """The model's parameters (listed once: walking the module tree every step is slow)."""
 
     def build_mutator(self) -> EnasMutator:
-        return EnasMutator(self.model)
+        return EnasMutator(self.model, **self.controller_kwargs)
 
     def train_one_epoch(self, epoch: int) -> dict[str, float]:
         """The child phase, then the controller phase; their metrics merged (the controller's

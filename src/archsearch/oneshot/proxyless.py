@@ -34,14 +34,15 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from archsearch.nn import LayerChoice
+from archsearch.nn import InputChoice, LayerChoice
+from archsearch.oneshot import retiarii_args
 from archsearch.oneshot.alphas import AlphaMutator
 from archsearch.oneshot.base import Metrics
 from archsearch.oneshot.batches import Paired
 from archsearch.oneshot.bilevel import BilevelTrainer
 from archsearch.oneshot.callbacks import Callback
 from archsearch.oneshot.cost_table import CostTable, count_parameters, measure_latency
-from archsearch.space import LayerChoiceDim
+from archsearch.space import InputChoiceDim, LayerChoiceDim
 
 REG_LOSS_TYPES = ("add#linear", "mul#log")
 
@@ -54,17 +55,23 @@ class ProxylessMutator(AlphaMutator):
     samples the two-path architecture-step gates described in the module docstring; a forward
     then runs both sampled paths and a backward fills the alphas' `.grad`. Alphas start at 0
     (uniform probabilities), live in `self.alphas` (`Alphas`: `mutator.alphas[label]`), and are
-    exported by argmax (ties to the lower index). Only LayerChoice can be searched.
+    exported by argmax (ties to the lower index). LayerChoice and InputChoice with `n_chosen=1`
+    (gates over its inputs, as over a LayerChoice's candidates) can be searched.
     """
 
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__(model, std=0.0)
         for label, dim in self.search_space.items():
-            if not isinstance(dim, LayerChoiceDim):
-                kind = {"input_choice": "InputChoice"}.get(dim.kind, "ValueChoice/Repeat")
+            if isinstance(dim, InputChoiceDim) and dim.n_chosen != 1:
                 raise TypeError(
-                    f"ProxylessMutator supports LayerChoice only; {kind} {label!r} cannot be "
-                    "searched with binary gates"
+                    f"ProxylessMutator: InputChoice {label!r} chooses n_chosen={dim.n_chosen} "
+                    "inputs, but binary gates pick exactly one: give it n_chosen=1, or search it "
+                    "with DartsTrainer, EnasTrainer or SposTrainer"
+                )
+            if not isinstance(dim, LayerChoiceDim | InputChoiceDim):
+                raise TypeError(
+                    f"ProxylessMutator supports LayerChoice and InputChoice; ValueChoice/Repeat "
+                    f"{label!r} cannot be searched with binary gates"
                 )
         self._sampled: dict[str, list[int]] = {}
         self._active: dict[str, int] = {}
@@ -117,6 +124,17 @@ class ProxylessMutator(AlphaMutator):
         outputs = [gate[i] * mutable[i](*args, **kwargs) for i in self._sampled[mutable.label]]
         return torch.stack(outputs).sum(0), gate
 
+    def on_forward_input_choice(
+        self, mutable: InputChoice, tensor_list: list[torch.Tensor]
+    ) -> tuple[Any, torch.Tensor]:
+        gate = self.decision(mutable)
+        if gate.dtype == torch.bool:
+            return super().on_forward_input_choice(mutable, tensor_list)
+        # As for a LayerChoice: both sampled inputs, the inactive one gated by 0 (one input is
+        # chosen, so every reduction of it is the input itself).
+        outputs = [gate[i] * tensor_list[i] for i in self._sampled[mutable.label]]
+        return torch.stack(outputs).sum(0), gate
+
     @torch.no_grad()
     def snapshot(self) -> dict[str, torch.Tensor]:
         """A copy of every label's alphas, for `rescale` after an optimizer step."""
@@ -158,10 +176,15 @@ class ProxylessTrainer(BilevelTrainer[ProxylessMutator]):
     "params" counts parameters (`count_parameters`). Hardware latency predictors are not bundled.
 
     `validate()` scores the current argmax architecture; `export()` returns it.
+
+    InputChoices with `n_chosen=1` are searched like LayerChoices (gates over their inputs; a
+    measured or missing cost is 0 per input). NNI 2.x's signature is accepted too: `dataset=`
+    (one dataset, halved as above; the second half also validates each epoch) and `ref_latency`
+    (the regulariser's reference, `grad_reg_loss_params["ref_value"]` here).
     """
 
     algorithm = "proxyless"
-    supported = (LayerChoice,)
+    supported = (LayerChoice, InputChoice)
     value_choices = None
 
     def __init__(
@@ -171,8 +194,8 @@ class ProxylessTrainer(BilevelTrainer[ProxylessMutator]):
         metrics: Metrics,
         optimizer: torch.optim.Optimizer,
         num_epochs: int,
-        dataset_train: Dataset[Any],
-        dataset_valid: Dataset[Any],
+        dataset_train: Dataset[Any] | None = None,
+        dataset_valid: Dataset[Any] | None = None,
         warmup_epochs: int = 0,
         batch_size: int = 64,
         workers: int = 0,
@@ -187,7 +210,20 @@ class ProxylessTrainer(BilevelTrainer[ProxylessMutator]):
         *,
         cost_table: Mapping[str, Sequence[float]] | None = None,
         log_dir: str | os.PathLike[str] | None = None,
+        dataset: Dataset[Any] | None = None,
+        ref_latency: float | None = None,
     ) -> None:
+        dataset_train, dataset_valid, _ = retiarii_args.datasets(
+            "ProxylessTrainer", dataset_train, dataset_valid, dataset, split="bilevel",
+            after_dataset="warmup_epochs",
+        )  # fmt: skip
+        if ref_latency is not None and grad_reg_loss_type is not None:
+            if "ref_value" in (grad_reg_loss_params or {}):
+                raise TypeError(
+                    "ProxylessTrainer: ref_latency (NNI 2.x) and grad_reg_loss_params"
+                    "['ref_value'] are the same setting; pass one"
+                )
+            grad_reg_loss_params = {**(grad_reg_loss_params or {}), "ref_value": ref_latency}
         if not isinstance(dataset_train, Sized) or len(dataset_train) < 2:
             raise ValueError("ProxylessTrainer needs a dataset_train with a length of at least 2")
         if warmup_epochs < 0:
@@ -295,6 +331,9 @@ class ProxylessTrainer(BilevelTrainer[ProxylessMutator]):
                     f"failed ({exc}); pass a dummy_input the model accepts, or cost_table="
                 ) from exc
         space = self.mutator.search_space
+        for label, dim in space.items():  # choosing an input costs nothing
+            if isinstance(dim, InputChoiceDim):
+                table.setdefault(label, [0.0] * dim.size())
         if set(table) != set(space):
             raise ValueError(
                 f"cost_table must have exactly the labels {space.labels}, got {list(table)}"

@@ -159,13 +159,18 @@ class LayerChoiceDim(Dimension):
 class InputChoiceDim(Dimension):
     """Choose `n_chosen` of `n_candidates` inputs (`None`: any subset, the empty one included).
 
-    Canonical value: the sorted list of chosen input indices.
+    Canonical value: the sorted list of chosen input indices (an input is never chosen twice).
+    `default_all`: an any-subset choice whose default is every input (NNI v1's standalone mode)
+    rather than the first alone. `chosen_range=(lo, hi)` (with `n_chosen=None`) allows any subset
+    of lo to hi inputs, as an annotation's `optional_input_size: [lo, hi]`.
     """
 
     label: str
     n_candidates: int
     n_chosen: int | None
     names: tuple[str, ...]
+    default_all: bool = False
+    chosen_range: tuple[int, int] | None = None
     kind: ClassVar[str] = "input_choice"
 
     def __post_init__(self) -> None:
@@ -178,32 +183,62 @@ class InputChoiceDim(Dimension):
                 f"input choice {self.label!r}: n_chosen={self.n_chosen} must be in "
                 f"1..n_candidates={self.n_candidates} (or None for any subset)"
             )
+        if self.chosen_range is not None:
+            bounds = tuple(self.chosen_range)
+            ints = all(isinstance(b, int) and not isinstance(b, bool) for b in bounds)
+            if self.n_chosen is not None or len(bounds) != 2 or not ints:
+                raise ValueError(
+                    f"input choice {self.label!r}: chosen_range must be [min, max] (two ints) "
+                    f"with n_chosen=None, got {self.chosen_range!r}"
+                )
+            if not 0 <= bounds[0] < bounds[1] <= self.n_candidates:
+                raise ValueError(
+                    f"input choice {self.label!r}: chosen_range {list(bounds)} must satisfy "
+                    f"0 <= min < max <= n_candidates={self.n_candidates}"
+                )
+            object.__setattr__(self, "chosen_range", bounds)
+
+    def _counts(self) -> range:
+        """How many inputs may be chosen."""
+        if self.n_chosen is not None:
+            return range(self.n_chosen, self.n_chosen + 1)
+        low, high = self.chosen_range or (0, self.n_candidates)
+        return range(low, high + 1)
 
     def size(self) -> int:
-        if self.n_chosen is None:
-            return 1 << self.n_candidates
-        return math.comb(self.n_candidates, self.n_chosen)
+        return sum(math.comb(self.n_candidates, r) for r in self._counts())
 
     def options(self) -> Iterator[list[int]]:
-        sizes = range(self.n_candidates + 1) if self.n_chosen is None else [self.n_chosen]
-        for r in sizes:
+        for r in self._counts():
             for combo in itertools.combinations(range(self.n_candidates), r):
                 yield list(combo)
 
     def default(self) -> list[int]:
         # The first candidates; "any subset" starts from the first input alone, not the empty set,
-        # so that a model in standalone mode gets a tensor rather than None.
+        # so that a model in standalone mode gets a tensor rather than None. A range starts from
+        # its minimum.
+        if self.chosen_range is not None:
+            return list(range(self.chosen_range[0]))
         if self.n_chosen is None:
-            return [0] if self.n_candidates else []
+            return list(range(self.n_candidates if self.default_all else min(1, self.n_candidates)))
         return list(range(self.n_chosen))
 
     def sample(self, rng: random.Random) -> list[int]:
+        if self.chosen_range is not None:
+            # Uniform over the subsets: a count weighted by how many subsets have it.
+            counts = list(self._counts())
+            weights = [math.comb(self.n_candidates, r) for r in counts]
+            r = rng.choices(counts, weights=weights)[0]
+            return sorted(rng.sample(range(self.n_candidates), r))
         if self.n_chosen is None:
             return [i for i in range(self.n_candidates) if rng.random() < 0.5]
         return sorted(rng.sample(range(self.n_candidates), self.n_chosen))
 
     def _options_text(self) -> str:
-        count = "any number of" if self.n_chosen is None else f"exactly {self.n_chosen} of"
+        if self.chosen_range is not None:
+            count = f"{self.chosen_range[0]} to {self.chosen_range[1]} of"
+        else:
+            count = "any number of" if self.n_chosen is None else f"exactly {self.n_chosen} of"
         return (
             f"{count} the inputs {list(self.names)} (names or indices 0..{self.n_candidates - 1})"
         )
@@ -234,7 +269,7 @@ class InputChoiceDim(Dimension):
             chosen = [self._index(item, value) for item in items]
             if len(set(chosen)) != len(chosen):
                 raise self.error(value, "an input is chosen twice", self._options_text())
-        if self.n_chosen is not None and len(chosen) != self.n_chosen:
+        if len(chosen) not in self._counts():
             raise self.error(value, f"chose {len(chosen)} inputs", self._options_text())
         return sorted(chosen)
 
@@ -243,10 +278,8 @@ class InputChoiceDim(Dimension):
         return [i in chosen for i in range(self.n_candidates)]
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "_type": self.kind,
-            "_value": {"candidates": list(self.names), "n_chosen": self.n_chosen},
-        }
+        count = list(self.chosen_range) if self.chosen_range is not None else self.n_chosen
+        return {"_type": self.kind, "_value": {"candidates": list(self.names), "n_chosen": count}}
 
 
 @dataclass(frozen=True)

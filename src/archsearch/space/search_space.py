@@ -128,6 +128,8 @@ class SearchSpace(Mapping[str, Dimension]):
 def _describe(dim: Dimension) -> str:
     if isinstance(dim, InputChoiceDim):
         count = "any subset" if dim.n_chosen is None else f"{dim.n_chosen} of"
+        if dim.chosen_range is not None:
+            count = f"{dim.chosen_range[0]} to {dim.chosen_range[1]} of"
         return f"{count} {list(dim.names)}"
     return str(list(dim.options()))
 
@@ -138,7 +140,10 @@ def _dimension_from_json(label: str, entry: Mapping[str, Any]) -> Dimension:
         return LayerChoiceDim(label, tuple(value or ()))
     if kind == InputChoiceDim.kind and isinstance(value, Mapping):
         names = tuple(value["candidates"])
-        return InputChoiceDim(label, len(names), value.get("n_chosen", 1), names)
+        count = value.get("n_chosen", 1)
+        if isinstance(count, list):  # a [min, max] range
+            return InputChoiceDim(label, len(names), None, names, chosen_range=tuple(count))
+        return InputChoiceDim(label, len(names), count, names)
     if kind == ValueChoiceDim.kind:
         return ValueChoiceDim(label, tuple(value or ()))
     raise ValueError(

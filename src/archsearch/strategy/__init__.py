@@ -1,6 +1,6 @@
 """Multi-trial strategies behind one ask/tell interface (torch-free).
 
-`Random`, `GridSearch`, `RegularizedEvolution`, `TPE` (needs Optuna, imported when it starts)
+`Random`, `GridSearch`, `RegularizedEvolution`, `TPE` (Optuna's model, its own estimators)
 and `PolicyBasedRL` (NNI's names; `TPEStrategy` is NNI 2.0–2.5's name of `TPE`), and the
 wrappers `Deduplicate` and `ConstraintFilter`, which work with any strategy.
 """

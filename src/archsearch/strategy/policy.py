@@ -9,10 +9,12 @@ entropy, which is all REINFORCE needs.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import random
 from abc import ABC, abstractmethod
+from itertools import accumulate
 from typing import Any
 
 from archsearch.space import Dimension, InputChoiceDim, to_json_value
@@ -63,10 +65,19 @@ class SoftmaxPolicy(Policy):
         self.options = list(dim.options())
         self.index = {_key(v): i for i, v in enumerate(self.options)}
         self.theta = [0.0] * len(self.options)
+        self._values = [to_json_value(v) for v in self.options]
+        self._sums: tuple[list[float], list[float]] = ([], [])  # (theta, cumulative softmax)
 
     def sample(self, rng: random.Random) -> Any:
-        i = rng.choices(range(len(self.options)), weights=softmax(self.theta))[0]
-        return to_json_value(self.options[i])
+        # A peaked policy redraws many duplicates per ask, so the softmax's cumulative sums
+        # are kept until theta changes. The draw is `rng.choices(range(n), softmax(theta))`'s,
+        # written out: the same number from the same generator state.
+        theta, sums = self._sums
+        if theta != self.theta:
+            sums = list(accumulate(softmax(self.theta)))
+            self._sums = (list(self.theta), sums)
+        value = self._values[bisect.bisect(sums, rng.random() * sums[-1], 0, len(sums) - 1)]
+        return to_json_value(value) if isinstance(value, (list, dict)) else value
 
     def grad_log_prob(self, value: Any) -> list[float]:
         chosen = self.index[_key(value)]
@@ -91,9 +102,14 @@ class SubsetPolicy(Policy):
 
     def __init__(self, dim: InputChoiceDim) -> None:
         self.theta = [0.0] * dim.n_candidates
+        self._probs: tuple[list[float], list[float]] = ([], [])  # (theta, sigmoid of each)
 
     def sample(self, rng: random.Random) -> list[int]:
-        return [i for i, t in enumerate(self.theta) if rng.random() < sigmoid(t)]
+        theta, probs = self._probs
+        if theta != self.theta:
+            probs = [sigmoid(t) for t in self.theta]
+            self._probs = (list(self.theta), probs)
+        return [i for i, p in enumerate(probs) if rng.random() < p]
 
     def grad_log_prob(self, value: Any) -> list[float]:
         chosen = set(value)
@@ -112,8 +128,9 @@ class SubsetPolicy(Policy):
 
 
 def policy_for(dim: Dimension) -> Policy:
-    """The policy of one label: Bernoulli per input for any-subset inputs, else a softmax."""
-    if isinstance(dim, InputChoiceDim) and dim.n_chosen is None:
+    """The policy of one label: Bernoulli per input for any-subset inputs, else a softmax
+    (an input count range is a softmax over its listed subsets, so it stays in range)."""
+    if isinstance(dim, InputChoiceDim) and dim.n_chosen is None and dim.chosen_range is None:
         return SubsetPolicy(dim)
     return SoftmaxPolicy(dim)
 

@@ -103,7 +103,7 @@ def space_json(space: SearchSpace | None) -> dict[str, Any] | None:
         entry: dict[str, Any] = {"label": label, "kind": dim.kind, "size": dim.size()}
         if isinstance(dim, InputChoiceDim):
             entry["candidates"] = list(dim.names)
-            entry["n_chosen"] = dim.n_chosen
+            entry["n_chosen"] = list(dim.chosen_range) if dim.chosen_range else dim.n_chosen
         elif isinstance(dim, LayerChoiceDim):
             entry["candidates"] = list(dim.names)
         else:

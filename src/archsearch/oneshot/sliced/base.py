@@ -26,6 +26,9 @@ from archsearch.nn.weights import copy_overlap
 Key = tuple[int, ...]
 """One combination: a candidate index per label, in `Combos.labels` order."""
 
+Block = tuple[slice, ...]
+"""The part of a tensor one combination uses: a `slice(start, stop)` per dimension."""
+
 
 class Unsupported(Exception):
     """A layer argument weight sharing cannot follow; `to_supernet` reports it as a TypeError."""
@@ -90,6 +93,37 @@ class Combos:
                 raise Unsupported(name, f"{owner} slices only {', '.join(supported)}")
 
 
+Stamp = tuple[int, int, bool, torch.Size]
+"""What a view was cut from: the tensor's id, data pointer, `requires_grad` and shape."""
+
+
+@dataclass(slots=True)
+class _Cut:
+    """The views of one combination, and a stamp of what they were cut from (to notice a tensor
+    replaced, given other data, or switched to `requires_grad=False`). The views keep their
+    sources alive, so an `id` in a stamp cannot be reused while the stamp is kept."""
+
+    stamps: tuple[Stamp | None, ...]
+    views: tuple[Tensor | None, ...]
+
+
+class ViewCache(dict[tuple[Key, bool], _Cut]):
+    """Views per (combination, grad mode). Copies and pickles start empty: a view belongs to
+    the tensors it was cut from, and a copied layer has its own."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ViewCache:
+        return ViewCache()
+
+    def __reduce__(self) -> tuple[type[ViewCache], tuple[()]]:
+        return (ViewCache, ())
+
+
+def _stamps(tensors: Sequence[Tensor | None]) -> tuple[Stamp | None, ...]:
+    return tuple(
+        None if t is None else (id(t), t.data_ptr(), t.requires_grad, t.shape) for t in tensors
+    )
+
+
 @dataclass(slots=True)
 class _Decoded:
     """The last mask seen for one label and its candidate index, so that a decision is decoded
@@ -110,6 +144,11 @@ class SharedLayer(ChoiceArgs):
     weight_sharing: ClassVar[bool] = True
     """Tells mutators that this layer follows their value-choice decisions."""
 
+    cut_names: ClassVar[tuple[str, ...]] = ()
+    """The parameters and buffers that `cut` slices, in the order `_blocks` gives their blocks."""
+
+    _blocks: dict[Key, tuple[Block | None, ...]]
+    _views: ViewCache
     _leaves: list[ValueChoice]
     _decoded: list[_Decoded]
     _default: Key
@@ -143,6 +182,8 @@ class SharedLayer(ChoiceArgs):
         layer._mode = mode
         layer._tables = {}
         layer._table_cache = {}
+        layer._blocks = {}
+        layer._views = ViewCache()
         layer.prepare(combos, module)
         return layer
 
@@ -172,6 +213,37 @@ class SharedLayer(ChoiceArgs):
     def forward_mix(self, input: Tensor, masks: list[Tensor]) -> Tensor:
         """The maximal layer, masked by the decision weights (one float mask per label)."""
         raise NotImplementedError
+
+    def cut(self, key: Key) -> tuple[Tensor | None, ...]:
+        """The tensors named by `cut_names` at the sizes of combination `key` (the tensors
+        themselves where nothing is cut).
+
+        A cut is one strided view, made once per combination and grad mode and reused by later
+        steps: a view of a parameter has no state of its own (the optimizer's in-place updates
+        show through it, and its backward node saves nothing), so only building it, ~5 µs per
+        tensor, would be repeated. It is rebuilt when a tensor is replaced or moved.
+        """
+        params, buffers = self._parameters, self._buffers
+        sources = tuple(params[n] if n in params else buffers.get(n) for n in self.cut_names)
+        blocks = self._blocks.get(key)
+        if blocks is None:
+            return sources
+        if torch.is_inference_mode_enabled():  # inference views must not outlive the mode
+            return _cut_all(sources, blocks)
+        cache_key = (key, torch.is_grad_enabled())
+        entry = self._views.get(cache_key)
+        stamps = _stamps(sources)
+        if entry is None or entry.stamps != stamps:
+            if entry is not None:  # a tensor changed: every cached view is stale
+                self._views.clear()
+            entry = _Cut(stamps, _cut_all(sources, blocks))
+            self._views[cache_key] = entry
+        return entry.views
+
+    def set_blocks(self, key: Key, blocks: Sequence[Block | None]) -> None:
+        """What `cut(key)` slices: a block per name of `cut_names` (None: the whole tensor)."""
+        if any(block is not None for block in blocks):
+            self._blocks[key] = tuple(blocks)
 
     def masks(self) -> list[Tensor] | None:
         """The bound mutator's current mask for each label, or None standalone."""
@@ -248,7 +320,16 @@ def channel_view(mask: Tensor, dims: int, channel_dim: int = 1) -> Tensor:
     return mask.view(shape)
 
 
-def block_view(tensor: Tensor, block: tuple[slice, ...]) -> Tensor:
+def _cut_all(
+    tensors: Sequence[Tensor | None], blocks: Sequence[Block | None]
+) -> tuple[Tensor | None, ...]:
+    return tuple(
+        t if t is None or b is None else block_view(t, b)
+        for t, b in zip(tensors, blocks, strict=True)
+    )
+
+
+def block_view(tensor: Tensor, block: Block) -> Tensor:
     """`tensor[block]` for one `slice(start, stop)` per dimension, as a single strided view:
     one autograd node however many dimensions are cut (indexing makes one per dimension, and
     the backward pass of each zero-fills and copies a gradient of its input's size)."""

@@ -15,11 +15,11 @@ from torch.nn.modules.conv import _ConvNd
 from archsearch.nn import layers
 from archsearch.nn.choice_args import ChoiceArgs
 from archsearch.oneshot.sliced.base import (
+    Block,
     Combos,
     Key,
     SharedLayer,
     Unsupported,
-    block_view,
     channel_view,
     leading_table,
 )
@@ -52,10 +52,10 @@ class _Geometry:
 
 @dataclass(frozen=True)
 class _Plan:
-    """How to run one combination: weight and bias slices (None: whole) and conv arguments."""
+    """How to run one combination: weight and bias blocks (None: whole) and conv arguments."""
 
-    weight: tuple[slice, ...] | None
-    bias: slice | None
+    weight: Block | None
+    bias: Block | None
     stride: tuple[int, ...]
     padding: tuple[int, ...] | str | int
     dilation: tuple[int, ...]
@@ -89,6 +89,7 @@ class _SharedConv(SharedLayer, _ConvNd):
     """Convolution at the largest channels and kernel; see the module docstring."""
 
     dims: ClassVar[int]
+    cut_names = ("weight", "bias")
     _plans: dict[Key, _Plan]
     _mix: _Plan
 
@@ -112,6 +113,8 @@ class _SharedConv(SharedLayer, _ConvNd):
     def prepare(self, combos: Combos, module: ChoiceArgs) -> None:
         geos = [_geometry(v, self.dims) for v in combos.values]
         self._plans = {k: self._plan(g) for k, g in zip(combos.keys, geos, strict=True)}
+        for key, plan in self._plans.items():
+            self.set_blocks(key, (plan.weight, None if self.bias is None else plan.bias))
         if self._mode == "mix":
             self._prepare_mix(geos)
 
@@ -122,7 +125,7 @@ class _SharedConv(SharedLayer, _ConvNd):
             starts = [(top - k) // 2 for top, k in zip(self.kernel_size, geo.kernel, strict=True)]
             centred = [slice(s, s + k) for s, k in zip(starts, geo.kernel, strict=True)]
             weight = (slice(0, shape[0]), slice(0, shape[1]), *centred)
-        bias = None if whole or geo.out == self.out_channels else slice(0, geo.out)
+        bias = None if whole or geo.out == self.out_channels else (slice(0, geo.out),)
         pad = None
         if self.padding_mode != "zeros":
             pad = tuple(x for side in reversed(geo.sides()) for x in side)
@@ -178,10 +181,9 @@ class _SharedConv(SharedLayer, _ConvNd):
         )
 
     def forward_slice(self, input: Tensor, key: Key) -> Tensor:
-        plan = self._plans[key]
-        weight = self.weight if plan.weight is None else block_view(self.weight, plan.weight)
-        bias = self.bias if self.bias is None or plan.bias is None else self.bias[plan.bias]
-        return self._run(input, weight, bias, plan)
+        weight, bias = self.cut(key)
+        assert weight is not None
+        return self._run(input, weight, bias, self._plans[key])
 
     def forward_mix(self, input: Tensor, masks: list[Tensor]) -> Tensor:
         joint = self.joint(masks, self.weight)

@@ -61,6 +61,22 @@ its own forward, which slicing would silently skip)."""
 
 MODES = ("slice", "mix")
 
+_ONLY = (
+    "only Linear, Conv1d/2d/3d, BatchNorm1d/2d/3d, LayerNorm, dropout and pooling layers share "
+    "weights across values; make it a LayerChoice of fixed layers"
+)
+_REFUSED = {
+    "MultiheadAttention": (
+        "embed_dim and num_heads cannot share weights (query, key and value are stacked in one "
+        "in_proj_weight, and heads split the embedding); search num_heads with a LayerChoice of "
+        "fixed layers at one embed_dim, e.g. of modules that each run "
+        "nn.MultiheadAttention(64, h) and return its output tensor (differentiable trainers "
+        "sum the candidates' outputs), and embed_dim with a multi-trial experiment"
+    ),
+}
+"""Why a layer class cannot share weights and what to do instead, where `_ONLY` says too
+little."""
+
 
 def to_supernet(model: torch.nn.Module, choices: ModelChoices, *, trainer: str, mode: str) -> None:
     """Replace, in place, each layer built from value-choice arguments by its weight-sharing
@@ -92,11 +108,7 @@ def _convert(module: ChoiceArgs, choices: ModelChoices, trainer: str, mode: str)
     kind = SHARED_LAYERS.get(type(module))
     try:
         if kind is None:
-            raise Unsupported(
-                None,
-                "only Linear, Conv1d/2d/3d, BatchNorm1d/2d/3d, LayerNorm, dropout and pooling "
-                "layers share weights across values; make it a LayerChoice of fixed layers",
-            )
+            raise Unsupported(None, _REFUSED.get(type(module).__name__, _ONLY))
         return kind.convert(module, Combos(module, choices.leaf_labels), mode)
     except Unsupported as exc:
         arguments = module.choice_arguments() or {}

@@ -17,28 +17,24 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from archsearch.nn import layers
 from archsearch.nn.choice_args import ChoiceArgs
 from archsearch.oneshot.sliced.base import (
+    Block,
     Combos,
     Key,
     SharedLayer,
     Unsupported,
-    block_view,
     channel_view,
     leading_table,
 )
 
 
-def _cut(tensor: Tensor | None, index: Any) -> Tensor | None:
-    return tensor if tensor is None or index is None else tensor[index]
-
-
-def _leading(size: int, full: int) -> slice | None:
-    return None if size == full else slice(0, size)
+def _leading(size: int, full: int) -> Block | None:
+    return None if size == full else (slice(0, size),)
 
 
 class SharedLinear(SharedLayer, layers.Linear):
     """Linear at the largest in/out features; a choice uses the leading rows and columns."""
 
-    _plans: dict[Key, tuple[tuple[slice, slice] | None, slice | None]]
+    cut_names = ("weight", "bias")
 
     @classmethod
     def max_arguments(cls, combos: Combos, mode: str) -> dict[str, Any]:
@@ -51,20 +47,16 @@ class SharedLinear(SharedLayer, layers.Linear):
     def prepare(self, combos: Combos, module: ChoiceArgs) -> None:
         outs, ins = combos.column("out_features"), combos.column("in_features")
         full = (self.out_features, self.in_features)
-        self._plans = {
-            key: (None if (o, i) == full else (slice(0, o), slice(0, i)), _leading(o, full[0]))
-            for key, o, i in zip(combos.keys, outs, ins, strict=True)
-        }
+        for key, o, i in zip(combos.keys, outs, ins, strict=True):
+            weight = None if (o, i) == full else (slice(0, o), slice(0, i))
+            self.set_blocks(key, (weight, None if self.bias is None else _leading(o, full[0])))
         if self._mode == "mix" and len(set(outs)) > 1:
             self._tables["out"] = leading_table(outs, self.out_features)
 
     def forward_slice(self, input: Tensor, key: Key) -> Tensor:
-        weight, bias = self._plans[key]
-        return F.linear(
-            input,
-            self.weight if weight is None else block_view(self.weight, weight),
-            _cut(self.bias, bias),
-        )
+        weight, bias = self.cut(key)
+        assert weight is not None
+        return F.linear(input, weight, bias)
 
     def forward_mix(self, input: Tensor, masks: list[Tensor]) -> Tensor:
         # Inputs beyond the chosen width arrive as zeros from the (masked) layer before.
@@ -77,7 +69,7 @@ class _SharedBatchNorm(SharedLayer, _BatchNorm):
     """BatchNorm at the largest num_features; a choice normalises with the leading statistics,
     weight and bias, and updates only the running statistics of its channels."""
 
-    _plans: dict[Key, slice | None]
+    cut_names = ("weight", "bias", "running_mean", "running_var")
     input_dims: ClassVar[tuple[int, ...]]
 
     def _check_dims(self, input: Tensor) -> None:
@@ -94,9 +86,10 @@ class _SharedBatchNorm(SharedLayer, _BatchNorm):
 
     def prepare(self, combos: Combos, module: ChoiceArgs) -> None:
         sizes = combos.column("num_features")
-        self._plans = {
-            k: _leading(n, self.num_features) for k, n in zip(combos.keys, sizes, strict=True)
-        }
+        present = [getattr(self, name) is not None for name in self.cut_names]
+        for key, n in zip(combos.keys, sizes, strict=True):
+            block = _leading(n, self.num_features)
+            self.set_blocks(key, [block if p else None for p in present])
         if self._mode == "mix":
             self._tables["out"] = leading_table(sizes, self.num_features)
 
@@ -113,16 +106,11 @@ class _SharedBatchNorm(SharedLayer, _BatchNorm):
 
     def forward_slice(self, input: Tensor, key: Key) -> Tensor:
         self._check_dims(input)
-        cut = self._plans[key]
         factor, batch_stats, running = self._step()
-        mean, var = (self.running_mean, self.running_var) if running else (None, None)
-        weight: Tensor | None = self.weight
-        bias: Tensor | None = self.bias
-        if cut is not None:  # at the full width the tensors are used as they are
-            # Slices of the running buffers are views: batch_norm updates the chosen channels
-            # in place.
-            mean, var = _cut(mean, cut), _cut(var, cut)
-            weight, bias = _cut(weight, cut), _cut(bias, cut)
+        # The cut running buffers are views: batch_norm updates the chosen channels in place.
+        weight, bias, mean, var = self.cut(key)
+        if not running:
+            mean = var = None
         return F.batch_norm(input, mean, var, weight, bias, batch_stats, factor, self.eps)
 
     def forward_mix(self, input: Tensor, masks: list[Tensor]) -> Tensor:
@@ -171,7 +159,8 @@ class SharedBatchNorm3d(_SharedBatchNorm, layers.BatchNorm3d):
 class SharedLayerNorm(SharedLayer, layers.LayerNorm):
     """LayerNorm at the largest normalized_shape (one dimension, or two when slicing only)."""
 
-    _plans: dict[Key, tuple[tuple[int, ...], tuple[slice, ...] | None]]
+    cut_names = ("weight", "bias")
+    _shapes: dict[Key, tuple[int, ...]]
 
     @classmethod
     def max_arguments(cls, combos: Combos, mode: str) -> dict[str, Any]:
@@ -188,16 +177,17 @@ class SharedLayerNorm(SharedLayer, layers.LayerNorm):
     def prepare(self, combos: Combos, module: ChoiceArgs) -> None:
         full = self.normalized_shape
         shapes = [_shape(s) for s in combos.column("normalized_shape")]
-        self._plans = {
-            key: (s, None if s == full else tuple(slice(0, n) for n in s))
-            for key, s in zip(combos.keys, shapes, strict=True)
-        }
+        self._shapes = dict(zip(combos.keys, shapes, strict=True))
+        present = [getattr(self, name) is not None for name in self.cut_names]
+        for key, shape in self._shapes.items():
+            block = None if shape == full else tuple(slice(0, n) for n in shape)
+            self.set_blocks(key, [block if p else None for p in present])
         if self._mode == "mix":
             self._tables["out"] = leading_table([s[0] for s in shapes], full[0])
 
     def forward_slice(self, input: Tensor, key: Key) -> Tensor:
-        shape, cut = self._plans[key]
-        return F.layer_norm(input, shape, _cut(self.weight, cut), _cut(self.bias, cut), self.eps)
+        weight, bias = self.cut(key)
+        return F.layer_norm(input, self._shapes[key], weight, bias, self.eps)
 
     def forward_mix(self, input: Tensor, masks: list[Tensor]) -> Tensor:
         # Statistics over the features weighted by the mask: for a one-hot decision, exactly the
