@@ -1,4 +1,4 @@
-"""Per-trial overhead of the inline and local execution backends.
+"""Per-trial overhead of the inline, local and Ray execution backends.
 
 Two parts. The realistic case (issue 9), through the whole experiment loop (`Runner`: the
 strategy's ask, storage add/start/finish, submit, poll, tell, the progress bar): a model space
@@ -21,6 +21,10 @@ file and a time limit, as the experiment runner gives it. Baseline, same run: th
 evaluator's `evaluate_trial` called directly in a loop, N times. Targets: inline ≤ 2 ms per
 trial, local (2 worker processes) ≤ 20 ms per trial. Wall time (perf_counter): the local
 backend's work happens in other processes.
+
+Ray (execution="ray", a local Ray with 2 slots; `_ray_overhead.py`): the same backend-alone
+figure (≤ 10 ms per trial), start-up with 2 workers importing torch (≤ 30 s), and the time
+from a worker's SIGKILL or a cancel to the trial's result (≤ 2 s, ≤ 1 s).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from _ray_overhead import emit_ray_rows
 from common import emit, parse_args, setup
 
 import archsearch.nn as nn
@@ -375,6 +380,10 @@ def main() -> None:
                     rounds=rounds,
                     quick=args.quick,
                 )
+        local.shutdown()
+        timing = functools.partial(measure, evaluator=Answer(), n=n, rounds=rounds, logs=logs)
+        common = {"concurrency": CONCURRENCY, "trials": n, "rounds": rounds, "quick": args.quick}
+        emit_ray_rows(BENCHMARK, timing, Ref.of(Trivial, "model space"), logs, **common)
     finally:
         local.shutdown()
         shutil.rmtree(logs, ignore_errors=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from local_backends import started_local
 
-from archsearch.execution import BACKENDS, Backend, LocalBackend
+from archsearch.execution import BACKENDS, Backend, LocalBackend, RayBackend
 from archsearch.experiment import ExperimentConfig
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -38,7 +38,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     else:
         config = ExperimentConfig(request.param, trial_concurrency=2)
         made = BACKENDS[request.param].from_config(config)
-    if isinstance(made, LocalBackend):
-        assert made.wait_ready(120), "local workers did not start"
+    if isinstance(made, LocalBackend | RayBackend):
+        assert made.wait_ready(120), f"{request.param} workers did not start"
     yield made
     made.shutdown()

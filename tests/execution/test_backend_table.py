@@ -12,6 +12,7 @@ from archsearch.execution import (
     InlineBackend,
     LocalBackend,
     NotTransferableError,
+    RayBackend,
     ThreadBackend,
     Transfer,
 )
@@ -20,11 +21,17 @@ from archsearch.experiment import ExperimentConfig
 
 def test_each_row_names_a_backend_and_how_its_trials_get_objects() -> None:
     rows = dict(BACKENDS)
-    assert rows == {"inline": InlineBackend, "local": LocalBackend, "threads": ThreadBackend}
+    assert rows == {
+        "inline": InlineBackend,
+        "local": LocalBackend,
+        "threads": ThreadBackend,
+        "ray": RayBackend,
+    }
     assert all(issubclass(cls, Backend) for cls in BACKENDS.values())
     assert InlineBackend.transfer is Transfer.LIVE
     assert ThreadBackend.transfer is Transfer.CHECKED
     assert LocalBackend.transfer is Transfer.PROCESS
+    assert RayBackend.transfer is Transfer.PROCESS
 
 
 def test_backends_are_built_from_the_config() -> None:
@@ -36,11 +43,10 @@ def test_backends_are_built_from_the_config() -> None:
     assert InlineBackend.from_config(ExperimentConfig()).free_slots() == 1
 
 
-def test_the_config_accepts_the_tables_names_and_refuses_ray_clearly() -> None:
-    expected = r"execution must be one of \['inline', 'local', 'threads'\], got 'ray'"
-    with pytest.raises(ValueError, match=expected + r" \(Ray execution is not available"):
-        ExperimentConfig("ray")
-    with pytest.raises(ValueError, match="training services are not available"):
+def test_the_config_accepts_the_tables_names_and_points_clusters_at_ray() -> None:
+    assert ExperimentConfig("ray").execution == "ray"
+    expected = r"execution must be one of \['inline', 'local', 'threads', 'ray'\], got 'remote'"
+    with pytest.raises(ValueError, match=expected + r" \(NNI's remote.*use execution='ray'"):
         ExperimentConfig("remote")
 
 

@@ -52,6 +52,8 @@ KEYS = {
     "trial_gpu_number": "trialGpuNumber",
     "use_annotation": "useAnnotation",
     "nas_mode": "nasMode",
+    "execution": "execution",
+    "ray": "ray",
 }
 """Accepted keys (snake_case → NNI's camelCase spelling)."""
 
@@ -109,7 +111,7 @@ class RunConfig:
         if storage is not None:
             settings["storage"] = storage
         try:
-            return ExperimentConfig("threads", **settings)
+            return ExperimentConfig(**settings)
         except (TypeError, ValueError) as exc:
             raise RunConfigError(f"{self.path}: {exc}") from None
 
@@ -214,10 +216,24 @@ def _training_service(value: Any, path: Any) -> dict[str, Any]:
     if settings.get("platform", "local") != "local":
         raise RunConfigError(
             f"{path}: trainingService {value!r} is not supported; trials run on this machine "
-            "(use {platform: local} or leave it out)"
+            "(use {platform: local} or leave it out), or on a Ray cluster: write "
+            "`execution: ray` and a `ray:` section with the cluster's address (docs/cluster.md)"
         )
     if "gpu_indices" in settings:
         raise RunConfigError(f"{path}: trainingService gpuIndices: {_NO_GPU_ASSIGNMENT}")
+    return settings
+
+
+RUN_EXECUTIONS = ("threads", "ray")
+"""Where `archsearch run` may run script trials (`execution:`)."""
+
+
+def _ray_section(section: Mapping[str, Any], folder: Path) -> dict[str, Any]:
+    """The `ray:` section as `RayConfig` settings; a relative workingDir is the file's."""
+    settings = dict(section)
+    for key in ("working_dir", "workingDir"):
+        if isinstance(settings.get(key), str):
+            settings[key] = str(folder / os.path.expanduser(settings[key]))
     return settings
 
 
@@ -257,7 +273,19 @@ def _search_space(raw: Mapping[str, Any], folder: Path, path: Any) -> SearchSpac
 
 
 def _settings(raw: Mapping[str, Any], folder: Path, path: Any) -> dict[str, Any]:
-    settings: dict[str, Any] = {}
+    settings: dict[str, Any] = {"execution": raw.get("execution", "threads")}
+    if settings["execution"] not in RUN_EXECUTIONS:
+        raise RunConfigError(
+            f"{path}: execution must be one of {list(RUN_EXECUTIONS)} (script trials run in "
+            f"threads here, or on Ray), got {settings['execution']!r}"
+        )
+    if "ray" in raw:
+        if settings["execution"] != "ray":
+            raise RunConfigError(f"{path}: a ray section needs `execution: ray`")
+        section = raw["ray"]
+        if section is not None and not isinstance(section, Mapping):
+            raise RunConfigError(f"{path}: ray must be a mapping of settings, got {section!r}")
+        settings["ray"] = _ray_section(section or {}, folder)
     for key, name in [
         ("experiment_name", "experiment_name"),
         ("trial_concurrency", "trial_concurrency"),
@@ -271,14 +299,16 @@ def _settings(raw: Mapping[str, Any], folder: Path, path: Any) -> dict[str, Any]
     if "training_service" in raw:
         settings["training_service"] = _training_service(raw["training_service"], path)
     gpus = raw.get("trial_gpu_number")
-    if gpus not in (None, 0):
+    if settings["execution"] == "ray" and gpus is not None:
+        settings["trial_gpu_number"] = gpus  # Ray gives each trial slot its GPUs
+    elif gpus not in (None, 0):
         raise RunConfigError(f"{path}: trialGpuNumber {gpus!r}: {_NO_GPU_ASSIGNMENT}; use 0")
     storage = raw.get("storage")
     if storage is not None:
         text = os.path.expanduser(str(storage))
         settings["storage"] = text if "://" in text else str(folder / text)
     try:
-        ExperimentConfig("threads", **settings)  # checked now, so errors name the file
+        ExperimentConfig(**settings)  # checked now, so errors name the file
     except (TypeError, ValueError) as exc:
         raise RunConfigError(f"{path}: {exc}") from None
     return settings

@@ -1,5 +1,5 @@
-"""Where trials run: one small Backend interface, implemented inline, in threads and in local
-worker processes, and the table of backends an experiment config picks from by name."""
+"""Where trials run: one small Backend interface, implemented inline, in threads, in local
+worker processes and on Ray, and the table of backends an experiment config picks from by name."""
 
 from archsearch.execution.base import (
     Backend,
@@ -13,6 +13,8 @@ from archsearch.execution.base import (
 from archsearch.execution.inline import InlineBackend, TrialTimeout
 from archsearch.execution.local import LocalBackend
 from archsearch.execution.main_script import stop_if_importing_main
+from archsearch.execution.ray_backend import RayBackend
+from archsearch.execution.ray_config import RayConfig
 from archsearch.execution.refs import NotTransferableError, Ref, Transfer
 from archsearch.execution.threads import ThreadBackend
 from archsearch.execution.worker import describe
@@ -21,6 +23,7 @@ BACKENDS: dict[str, type[Backend]] = {
     "inline": InlineBackend,
     "local": LocalBackend,
     "threads": ThreadBackend,
+    "ray": RayBackend,
 }
 """The backends `ExperimentConfig(execution=...)` may name. A backend of your own is one more
 row (`BACKENDS["pool"] = PoolBackend`: see examples/custom_backend.py)."""
@@ -35,6 +38,8 @@ __all__ = [
     "LocalBackend",
     "MetricReport",
     "NotTransferableError",
+    "RayBackend",
+    "RayConfig",
     "Ref",
     "ThreadBackend",
     "Transfer",

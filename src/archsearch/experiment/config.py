@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-from archsearch.execution import BACKENDS
+from archsearch.execution import BACKENDS, RayConfig
 from archsearch.experiment.training_service import LocalConfig
 from archsearch.space import OPTIMIZE_MODES, OptimizeMode, shorten
 from archsearch.storage import storage_file
@@ -69,14 +69,18 @@ class ExperimentConfig:
     - `max_duration`, `max_trial_duration`: seconds or "30s" / "10m" / "2h" (None: no limit);
       when the experiment's duration is spent, running trials are cancelled.
     - `execution`: a name in `archsearch.execution.BACKENDS`: "inline" (this process, one at
-      a time), "local" (worker processes) or "threads" (threads of this process, for
-      evaluators that run subprocesses such as classic script trials).
+      a time), "local" (worker processes), "threads" (threads of this process, for
+      evaluators that run subprocesses such as classic script trials) or "ray" (a Ray
+      cluster, or a local Ray: see `ray` and docs/cluster.md).
     - `storage`: a database path or `sqlite:///path` (default `$ARCHSEARCH_HOME/experiments.db`).
     - `optimize_mode`: "maximize" or "minimize" the final metric.
     - `trial_gpu_number`: GPUs given to each trial by local execution (None: one each when
       CUDA is present, else none; 0: never a GPU).
     - `training_service`: NNI's section for where trials run (`LocalConfig`: platform "local",
       `use_active_gpu`, `gpu_indices`); set its attributes one by one, as NNI examples do.
+    - `ray`: a `RayConfig` (or a dict of its settings) for `execution="ray"`: the cluster's
+      `address`, `cpus_per_trial`, `gpus_per_trial`, `resources`, `working_dir`,
+      `placement_timeout`, `max_retries`; set them one by one (`config.ray.address = ...`).
     - `execution_engine`: NNI's setting, "py" or "base"; both run the Python model (archsearch
       has one engine), so it is only checked and stored.
 
@@ -93,6 +97,7 @@ class ExperimentConfig:
     optimize_mode: OptimizeMode
     trial_gpu_number: int | None
     training_service: LocalConfig
+    ray: RayConfig
     execution_engine: str
 
     DEFAULTS: ClassVar[dict[str, Any]] = {
@@ -106,6 +111,7 @@ class ExperimentConfig:
         "optimize_mode": "maximize",
         "trial_gpu_number": None,
         "training_service": "local",
+        "ray": None,
         "execution_engine": "py",
     }
 
@@ -146,6 +152,7 @@ class ExperimentConfig:
         """The settings as a JSON-able dict (what storage keeps)."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["training_service"] = self.training_service.to_json()
+        data["ray"] = self.ray.to_json()
         return data
 
     @classmethod
@@ -170,6 +177,8 @@ def _valid_names() -> list[str]:
 def _check(name: str, value: Any) -> Any:
     if name == "training_service":
         return LocalConfig.of(value)
+    if name == "ray":
+        return RayConfig.of(value)
     if name == "execution_engine":
         if value not in EXECUTION_ENGINES:
             hint = _OTHER_ENGINES.get(value, "") if isinstance(value, str) else ""
@@ -192,14 +201,10 @@ def _check(name: str, value: Any) -> Any:
         return parse_duration(value, name)
     if name == "execution":
         if not isinstance(value, str) or value not in BACKENDS:
-            why = (
-                "Ray execution is not available in this version"
-                if value == "ray"
-                else "trials run on this machine: NNI's remote, cluster and cloud training "
-                "services are not available"
-            )
             raise ValueError(
-                f"execution must be one of {list(BACKENDS)}, got {shorten(value)} ({why})"
+                f"execution must be one of {list(BACKENDS)}, got {shorten(value)} (NNI's "
+                "remote, cluster and cloud training services are not available: use "
+                "execution='ray' to run trials on a Ray cluster, see docs/cluster.md)"
             )
         return value
     if name == "optimize_mode":

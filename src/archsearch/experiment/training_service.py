@@ -83,7 +83,9 @@ def _check(name: str, value: Any) -> Any:
         if value not in PLATFORMS:
             raise ValueError(
                 f"training_service.platform must be 'local' (trials run on this machine), got "
-                f"{value!r}; NNI's remote, cluster and cloud training services are not available"
+                f"{value!r}; NNI's remote, cluster and cloud training services are not "
+                "available: to run trials on other machines use execution='ray' with a Ray "
+                "cluster (docs/cluster.md)"
             )
         return value
     if name == "use_active_gpu":
