@@ -265,7 +265,7 @@ def test_retiarii_exe_config_settings() -> None:
     config = RetiariiExeConfig("local")
     config.max_experiment_duration = 60
     assert config.max_duration == 60
-    with pytest.raises((AttributeError, TypeError), match="valid.*max_trial_number"):
+    with pytest.raises((AttributeError, TypeError), match=r"valid.*max_trial_number"):
         config.max_trial_numbr = 3  # type: ignore[attr-defined]
 
 
@@ -275,6 +275,7 @@ def test_retiarii_exe_config_settings() -> None:
         "from nni.retiarii import fixed_arch",
         "from nni.retiarii.evaluator.pytorch.lightning import Lightning",
         "from nni import get_trial_id",
+        "from nni import uniform, normal",
     ],
 )
 def test_what_the_guide_says_is_not_provided_does_not_import(line: str) -> None:
