@@ -1,5 +1,5 @@
-"""Porting an NNI program: its import lines rewritten with the table of docs/multitrial.md
-("Coming from NNI"), no other line changed. Shared by `test_nni_compat.py` (the programs of
+"""Porting an NNI program: its import lines rewritten with the table of docs/migration.md
+("Imports"), no other line changed. Shared by `test_nni_compat.py` (the programs of
 `nni_programs/`) and `seed_examples/` (the code blocks of NNI's documents)."""
 
 from __future__ import annotations
@@ -24,10 +24,13 @@ NNI_MODULES = {
     "nni.nas.pytorch.random": "archsearch.mutator",  # RandomMutator
     "nni.nas.pytorch.darts": "archsearch.oneshot",  # DartsTrainer, DartsMutator
     "nni.nas.pytorch.enas": "archsearch.oneshot",  # EnasTrainer, EnasMutator
+    "nni.nas.pytorch.callbacks": "archsearch.oneshot",  # LRSchedulerCallback, checkpoints
+    "nni.nas.pytorch.base_trainer": "archsearch.oneshot",  # BaseTrainer
     "nni.nas.pytorch": "archsearch.oneshot",  # `from nni.nas.pytorch import enas`
+    "nni.tuner": "archsearch.classic",  # Tuner
     "nni": "archsearch",
 }
-"""NNI module → the archsearch module to import instead (docs/multitrial.md)."""
+"""NNI module → the archsearch module to import instead (docs/migration.md, "Imports")."""
 
 NNI_NAMES = {("nni.retiarii", "serialize"): "archsearch.evaluator"}
 """(NNI module, name) → where that one name lives when not in the module's row."""

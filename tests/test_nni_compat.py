@@ -1,7 +1,7 @@
 """NNI programs run with only their import lines changed (README, DESIGN.md §1 and §7).
 
 The programs in `tests/nni_programs/` are written with NNI's imports. `port` (`nni_port.py`)
-rewrites those lines with `NNI_MODULES` (the table of docs/multitrial.md, "Coming from NNI")
+rewrites those lines with `NNI_MODULES` (the import table of docs/migration.md)
 and nothing else;
 each ported program then runs for real, in a subprocess, on small offline data. The unit tests
 below cover the NNI-shaped settings and arguments one by one.

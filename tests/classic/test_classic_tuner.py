@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from classic.trial_scripts import SPACE, SPACE_JSON, write_scripts
 
-from archsearch.classic import NoMoreTrials, ScriptEvaluator, Tuner, TunerStrategy
+from archsearch.classic import NoMoreTrialError, NoMoreTrials, ScriptEvaluator, Tuner, TunerStrategy
 from archsearch.experiment import Experiment, ExperimentConfig
 from archsearch.space import InvalidArchitectureError, Trial, TrialStatus
 from archsearch.storage import open_storage
@@ -46,7 +46,7 @@ def finished(trial_id: int, arch: dict[str, Any], **fields: Any) -> Trial:
     return Trial("e", trial_id, SPACE.validate(arch), **fields)
 
 
-@pytest.mark.parametrize("stop", [NoMoreTrials, StopIteration])
+@pytest.mark.parametrize("stop", [NoMoreTrials, NoMoreTrialError, StopIteration])
 def test_tuner_sees_classic_space_params_and_results(stop: type[BaseException]) -> None:
     tuner = Recorder(limit=1, stop=stop)
     strategy = TunerStrategy(tuner)

@@ -1,7 +1,7 @@
 """Every code block of NNI's NAS documents (`../shared/seeds/000`–`003`) as a program that runs
 here with only its import lines changed (README.md in this folder maps program → block).
 
-Each program is ported with `nni_port.port` (the table of docs/multitrial.md, plus
+Each program is ported with `nni_port.port` (the import table of docs/migration.md, plus
 `torchvision` → the offline stand-ins of `seed_support.py`), checked to differ in import lines
 only, and run: in this process when it needs nothing else, in a subprocess when it starts
 worker processes or a dashboard. The programs assert what the documents say happens; the tests
