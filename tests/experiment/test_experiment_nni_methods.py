@@ -128,6 +128,9 @@ def test_an_interrupted_experiment_reads_stopped_and_a_done_one_is_not_resumed(
     assert exp.get_status() == "STOPPED"
     resumed = Experiment.resume(exp.id or "", storage=db, run=False)
     assert resumed.get_status() == "STOPPED"
+    # NNI users resume through the class they ran, whose constructor takes other arguments.
+    retiarii = RetiariiExperiment.resume(exp.id or "", storage=db, run=False)
+    assert isinstance(retiarii, RetiariiExperiment) and retiarii.id == exp.id
 
 
 # --- view --------------------------------------------------------------------------------------

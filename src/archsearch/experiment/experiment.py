@@ -268,7 +268,9 @@ class Experiment:
         for name, given in parts.items():
             if given is None:
                 parts[name] = load_part(record, name)
-        experiment = cls(parts["model_space"], parts["evaluator"], parts["strategy"])
+        # Not `cls(...)`: a subclass such as RetiariiExperiment has NNI's constructor arguments.
+        experiment = cls.__new__(cls)
+        Experiment.__init__(experiment, parts["model_space"], parts["evaluator"], parts["strategy"])
         experiment.id = experiment_id
         experiment._stored = True
         experiment._storage = store
