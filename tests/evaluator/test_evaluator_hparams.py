@@ -166,6 +166,24 @@ def test_lightning_learning_rate_epochs_and_batch_size_are_searched() -> None:
     assert isinstance(evaluator.learning_rate, nn.ValueChoice)  # the original is untouched
 
 
+@pytest.mark.usefixtures("one_thread")
+def test_nnis_data_loader_with_a_value_choice_batch_size_is_searched() -> None:
+    pytest.importorskip("pytorch_lightning")
+    import archsearch.evaluator as pl
+
+    data = linear_regression_data(64, seed=0)
+    evaluator = pl.Regression(
+        train_dataloaders=pl.DataLoader(data, batch_size=nn.ValueChoice([16, 64], label="bs")),
+        val_dataloaders=pl.DataLoader(linear_regression_data(32, seed=1), batch_size=32),
+        max_epochs=1,
+    )
+    assert trial_space(search_space(Regressor()), evaluator).labels == ["bs"]
+    fixed = fix_evaluator(evaluator, {"bs": 16})
+    assert fixed.data()["train_dataloaders"].batch_size == 16
+    result, _ = run(evaluator, {"bs": 64}, Regressor)
+    assert result.status is TrialStatus.SUCCEEDED, result.traceback
+
+
 def test_lightning_constructors_check_every_candidate() -> None:
     pytest.importorskip("pytorch_lightning")
     from archsearch.evaluator.lightning import Classification
