@@ -106,3 +106,35 @@ def test_list_export_and_view_read_a_store_on_a_read_only_file_system(
     finally:
         handle.stop()
     assert files(source) == before
+
+
+def test_readers_read_a_version_1_store_as_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The previous release's file: no trial `node` column, schema version 1.
+    db = tmp_path / "exp.db"
+    finished_store(db)
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("ALTER TABLE trials DROP COLUMN node")
+    conn.execute("PRAGMA user_version = 1")
+    conn.close()
+    before = files(tmp_path)
+    code, out, err = cli(capsys, "list", "--storage", str(db))
+    assert code == 0 and "e1  done one  multi-trial  done" in out, err
+    gc.collect()
+    assert files(tmp_path) == before, "list"
+    code, out, err = cli(capsys, "export", "e1", "--storage", str(db))
+    assert code == 0 and json.loads(out)[0]["arch"] == {"op": "conv"}, err
+    gc.collect()
+    assert files(tmp_path) == before, "export"
+    handle = serve_in_background(str(db), 0)
+    try:
+        url = f"{handle.url}api/experiments/e1/trials"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            (trial,) = json.loads(response.read())["trials"]
+    finally:
+        handle.stop()
+    del handle
+    gc.collect()  # the dashboard leaves its connections to the garbage collector
+    assert trial["status"] == "succeeded" and trial["node"] is None
+    assert files(tmp_path) == before

@@ -17,6 +17,7 @@ from archsearch.execution import (
     Ref,
     ThreadBackend,
     TrialResult,
+    TrialStarted,
 )
 from archsearch.space import TrialStatus
 
@@ -49,7 +50,7 @@ def test_live_refs_and_model_instances_work_in_process(backend: Backend) -> None
 def test_reports_arrive_in_order_before_the_result(backend: Backend) -> None:
     events = run_all(backend, [job(1, Steps(5)), job(2, Steps(3))])
     for trial_id, n in ((1, 5), (2, 3)):
-        mine = [e for e in events if e.trial_id == trial_id]
+        mine = [e for e in events if e.trial_id == trial_id and not isinstance(e, TrialStarted)]
         assert [e.step for e in mine[:-1] if isinstance(e, MetricReport)] == list(range(n))
         assert isinstance(mine[-1], TrialResult) and len(mine) == n + 1
         reports = [e for e in mine if isinstance(e, MetricReport)]
@@ -58,6 +59,13 @@ def test_reports_arrive_in_order_before_the_result(backend: Backend) -> None:
         result = mine[-1]
         assert result.status is TrialStatus.SUCCEEDED
         assert result.metric == 0.9 and result.metrics == {"default": 0.9, "loss": 0.1}
+    # The node: one for every trial (`node()`), or each trial's own, sent before its reports.
+    starts = {e.trial_id: i for i, e in enumerate(events) if isinstance(e, TrialStarted)}
+    if backend.node() is None:
+        assert set(starts) == {1, 2}
+        assert all(starts[e.trial_id] <= i for i, e in enumerate(events) if e.trial_id in starts)
+    else:
+        assert starts == {}
 
 
 def test_exception_fails_the_trial_with_its_traceback(backend: Backend) -> None:

@@ -28,7 +28,7 @@ from backend_jobs import (
 from backend_jobs import results as results_of
 from ray_jobs import Paced, shared_ray, until
 
-from archsearch.execution import MetricReport, RayBackend, RayConfig
+from archsearch.execution import MetricReport, RayBackend, RayConfig, TrialStarted
 from archsearch.execution.ray_start import RaySession
 from archsearch.space import TrialStatus
 
@@ -59,12 +59,17 @@ def test_it_listens_on_loopback_only(ray_session: RaySession) -> None:
 
 def test_crashes_fail_only_their_trial(ray_backend: RayBackend) -> None:
     jobs = [job(1, Crash("segfault")), job(2, Crash("exit")), job(3, Crash("signal"))]
-    done = results_of(run_all(ray_backend, [*jobs, job(4, Forward())]))
+    events = run_all(ray_backend, [*jobs, job(4, Forward())])
+    done = results_of(events)
     assert done[1].error == "worker process died (signal SIGSEGV)"
     assert done[2].error == "worker process died (exit code 3)"
     assert done[3].error == "worker process died (signal SIGSEGV)"
     assert done[4].status is TrialStatus.SUCCEEDED
     assert {ray_backend.started[i].node for i in done} == {os.uname().nodename}
+    # Each trial's node reaches the runner first, as a `TrialStarted` (the runner stores it).
+    assert ray_backend.node() is None
+    firsts = {e.trial_id: e for e in reversed(events)}  # each trial's first event
+    assert firsts == {i: TrialStarted(i, os.uname().nodename) for i in done}
 
 
 def test_a_one_second_limit_times_out_within_two_seconds(ray_backend: RayBackend) -> None:

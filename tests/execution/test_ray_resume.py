@@ -70,5 +70,6 @@ def test_kill_9_then_resume_repeats_nothing_and_cleans_up(
     assert not Path(recorded["session_dir"]).exists()
     trials = storage.trials(record.id)
     assert [t.status for t in trials] == [TrialStatus.SUCCEEDED] * 4
+    assert {t.node for t in trials} == {os.uname().nodename}  # each Ray trial's node, stored
     for trial_id, trial in before.items():  # kept as they were, not run again
         assert trials[trial_id - 1].ended_at == trial.ended_at

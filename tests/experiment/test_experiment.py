@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -65,6 +66,7 @@ def test_inline_run_stores_every_trial_and_its_metrics(tmp_path: Path) -> None:
         assert [p.step for p in points] == [0, 1, 2]
         assert points[-1].metrics["default"] == pytest.approx(trial.metric)
         assert trial.log_path and Path(trial.log_path).exists()
+        assert trial.node == socket.gethostname()  # inline: the trial ran on this machine
     best = exp.export_top_models(top_k=2)
     assert best[0] == max(trials, key=lambda t: t.metric or 0).arch
     assert len(best) == 2

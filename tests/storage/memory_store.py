@@ -97,7 +97,13 @@ class MemoryStorage(Storage):
         self._trials[experiment_id][trial_id - 1] = replace(trial, **changes)
         return self.trial(experiment_id, trial_id)
 
-    def start_trial(self, experiment_id: str, trial_id: int, log_path: str | None = None) -> Trial:
+    def start_trial(
+        self,
+        experiment_id: str,
+        trial_id: int,
+        log_path: str | None = None,
+        node: str | None = None,
+    ) -> Trial:
         return self._change(
             experiment_id,
             trial_id,
@@ -105,7 +111,11 @@ class MemoryStorage(Storage):
             status=TrialStatus.RUNNING,
             started_at=time.time(),
             log_path=log_path,
+            node=node,
         )
+
+    def place_trial(self, experiment_id: str, trial_id: int, node: str) -> Trial:
+        return self._change(experiment_id, trial_id, {TrialStatus.RUNNING}, node=node)
 
     def finish_trial(
         self,
@@ -142,7 +152,7 @@ class MemoryStorage(Storage):
             trial_id,
             unfinished,
             status=TrialStatus.WAITING,
-            **dict.fromkeys(("started_at", "ended_at", "log_path", "error", "traceback")),
+            **dict.fromkeys(("started_at", "ended_at", "log_path", "node", "error", "traceback")),
         )
         kept = [p for p in self._metrics[experiment_id] if p.trial_id != trial_id]
         self._metrics[experiment_id] = kept

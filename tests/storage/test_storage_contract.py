@@ -172,6 +172,22 @@ def test_a_trial_keeps_every_field_through_its_life(store: Storage, exp: str) ->
         assert store.trial(exp, trial.id).metric == value
 
 
+def test_a_trial_keeps_its_node_while_it_runs_and_after(store: Storage, exp: str) -> None:
+    for arch in ({"a": 1}, {"a": 2}):
+        assert store.add_trial(exp, arch).node is None
+    with pytest.raises(ValueError, match="waiting"):
+        store.place_trial(exp, 1, "node-a")  # only a running trial is placed
+    assert store.start_trial(exp, 1, node="driver").node == "driver"  # the backend's machine
+    assert store.start_trial(exp, 2).node is None  # a backend that names it once started
+    assert store.place_trial(exp, 2, NASTY).node == NASTY
+    done = store.finish_trial(exp, 2, TrialStatus.SUCCEEDED, metric=1.0)
+    assert done.node == store.trial(exp, 2).node == NASTY
+    assert [t.node for t in store.trial_page(exp, sort="id")[0]] == ["driver", NASTY]
+    with pytest.raises(ValueError, match="succeeded"):
+        store.place_trial(exp, 2, "elsewhere")
+    assert store.requeue_trial(exp, 1).node is None  # a re-run may go anywhere
+
+
 BAD_TEXT = "file " + os.fsdecode(b"\xff") + " \ud800 ünï"
 """Text that is not valid UTF-8: lone surrogates, as `os.fsdecode` gives for a raw byte."""
 STORED_BAD_TEXT = "file \\udcff \\ud800 ünï"
@@ -311,6 +327,7 @@ def unknown_experiment_calls(store: Storage) -> list[Callable[[], object]]:
         lambda: store.add_trial("nope", {}),
         lambda: store.trials("nope"),
         lambda: store.trial("nope", 1),
+        lambda: store.place_trial("nope", 1, "n"),
         lambda: store.metrics("nope", 1),
         lambda: store.metrics_for("nope", [1]),
         lambda: store.report_metrics("nope", [MetricReport(1, 0, {}, 0.0)]),
@@ -327,6 +344,7 @@ def test_unknown_ids_raise_the_contract_errors(store: Storage, exp: str) -> None
     for call in (
         lambda: store.trial(exp, 3),
         lambda: store.start_trial(exp, 3),
+        lambda: store.place_trial(exp, 3, "n"),
         lambda: store.finish_trial(exp, 3, TrialStatus.FAILED),
         lambda: store.metrics(exp, 3),
         lambda: store.requeue_trial(exp, 3),

@@ -51,7 +51,9 @@ def test_indexes_serve_the_dashboard_queries(store: SQLiteStorage) -> None:
 def test_newer_schema_is_refused_with_a_clear_message(db_path: Path) -> None:
     SQLiteStorage(db_path).close()
     raw(db_path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
-    with pytest.raises(IncompatibleStorageError, match=r"version 6, newer .*upgrade archsearch"):
+    with pytest.raises(
+        IncompatibleStorageError, match=rf"version {SCHEMA_VERSION + 5}, newer .*upgrade"
+    ):
         SQLiteStorage(db_path)
 
 

@@ -45,6 +45,8 @@ TRACEBACK = (
     "RuntimeError: CUDA out of memory (simulated)\n"
 )
 XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">'
+NODES = ("gpu-node-1", "gpu-node-2", "gpu-node-3")
+"""The machines the trials of `finished` ran on (a trial's node: `NODES[id % 3]`)."""
 
 
 def nb201_space(extra_width: bool = True) -> SearchSpace:
@@ -117,7 +119,8 @@ def multi_trial(
             "".join(f"trial {trial.id} epoch {e}: loss {1 / (e + 1):.3f}\n" for e in range(30)),
             encoding="utf-8",
         )
-        started = storage.start_trial(experiment_id, trial.id, log_path=str(log)).started_at
+        node = NODES[n % len(NODES)]
+        started = storage.start_trial(experiment_id, trial.id, str(log), node).started_at
         assert started is not None
         ended = started + round(rng.uniform(5, 60), 3)  # a plausible training time
         final = accuracy_of(arch, rng)
@@ -201,7 +204,7 @@ def hostile(storage: Storage, log_dir: Path, experiment_id: str = "xss1") -> Exp
     log.write_text(f"starting\n{XSS}\n</pre><script>window.__xss = 3</script>\n", encoding="utf-8")
     for i, arch in enumerate(({label: f"conv{XSS}", "k": XSS}, {label: "pool", "k": 3})):
         trial = storage.add_trial(experiment_id, arch)
-        storage.start_trial(experiment_id, trial.id, log_path=str(log))
+        storage.start_trial(experiment_id, trial.id, log_path=str(log), node=f"host{XSS}")
         metric_name = f"acc{XSS}"
         storage.report_metrics(
             experiment_id,

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from builders import EDGES, ONESHOT_EPOCHS, Store
+from builders import EDGES, NODES, ONESHOT_EPOCHS, Store
 
 from archsearch.space import SearchSpace, TrialStatus, best_trials
 
@@ -113,6 +113,7 @@ def test_trials_page_sorts_filters_and_pages_like_storage(
     assert data["total"] == 40 and data["order"] == "desc"
     page2 = get(client, "/api/experiments/finished1/trials", offset=10, limit=10)
     assert [r["id"] for r in page2["trials"]] == list(range(11, 21))
+    assert [r["node"] for r in page2["trials"]] == [NODES[i % 3] for i in range(11, 21)]
     failed = get(client, "/api/experiments/finished1/trials", status="failed,timeout")
     assert {r["id"] for r in failed["trials"]} == {3, 5}
     assert failed["trials"][0]["error"].startswith("RuntimeError")
@@ -152,6 +153,7 @@ def test_trial_detail_failed_trial(client: httpx.Client, store: Store) -> None:
     data = get(client, "/api/experiments/finished1/trials/3")
     assert data["status"] == "failed" and data["metric"] is None
     assert data["error"] == trial.error and data["traceback"] == trial.traceback
+    assert data["node"] == trial.node == NODES[0]  # the machine it ran on
     assert data["arch"] == trial.arch
     points = store.storage.metrics("finished1", 3)
     assert [p["step"] for p in data["intermediate"]] == [p.step for p in points]

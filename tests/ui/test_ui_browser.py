@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from builders import EDGES, ONESHOT_EPOCHS, TRACEBACK, XSS, Store
+from builders import EDGES, NODES, ONESHOT_EPOCHS, TRACEBACK, XSS, Store
 
 from archsearch.space import InputChoiceDim, SearchSpace, TrialStatus, best_trials
 
@@ -172,6 +172,8 @@ def test_trials_table_sorts_filters_pages_and_overlays(page: Page, store: Store)
     assert table_ids(tab) == list(range(1, 41))
     first = tab.locator("#trials-table tbody tr").first
     assert float(first.locator("td.metric").inner_text()) == shown(trials[1].metric)  # type: ignore[arg-type]
+    nodes = tab.locator("#trials-table tbody td.node").all_inner_texts()
+    assert nodes == [trials[i].node for i in range(1, 41)] and nodes[:3] == [*NODES[1:], NODES[0]]
     page.shot("trials")
 
     tab.click("th[data-sort='metric'] button")  # metric sorts best first
@@ -232,6 +234,7 @@ def test_trial_page_of_a_failed_trial(page: Page, store: Store) -> None:
     tab = page.visit("#/e/finished1/trials/3")
     page.settle()
     assert page.text("#error") == trial.error
+    assert page.text("#node") == trial.node == NODES[0]
     assert tab.locator("#traceback").text_content() == trial.traceback == TRACEBACK
     log = Path(str(trial.log_path)).read_text(encoding="utf-8")
     assert tab.locator("#log").text_content() == log

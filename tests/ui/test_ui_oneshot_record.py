@@ -3,6 +3,7 @@ against the trainer's own history; resumed runs keep their experiment; SPOS expo
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ def test_darts_run_is_recorded_epoch_by_epoch(store: Store) -> None:
         assert point.metrics["architecture"] == entry["architecture"]
         assert point.metrics["valid/acc"] == pytest.approx(entry["valid"]["acc"])
     trial = store.storage.trial(run.experiment_id, 1)
-    assert trial.status is TrialStatus.SUCCEEDED
+    assert trial.status is TrialStatus.SUCCEEDED and trial.node == socket.gethostname()
     assert trial.metrics["architecture"] == run.exported
     assert trial.metric == pytest.approx(run.history[-1]["valid"]["acc"])
     assert trial.metrics["valid/loss"] == pytest.approx(run.history[-1]["valid"]["loss"])

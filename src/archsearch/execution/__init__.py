@@ -8,6 +8,7 @@ from archsearch.execution.base import (
     Job,
     MetricReport,
     TrialResult,
+    TrialStarted,
     check_duration,
 )
 from archsearch.execution.inline import InlineBackend, TrialTimeout
@@ -44,6 +45,7 @@ __all__ = [
     "ThreadBackend",
     "Transfer",
     "TrialResult",
+    "TrialStarted",
     "TrialTimeout",
     "check_duration",
     "describe",

@@ -8,6 +8,7 @@ says which kind its trials need (`Backend.transfer`).
 
 from __future__ import annotations
 
+import socket
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,9 +50,18 @@ class TrialResult:
     ended_at: float | None = None
 
 
-Event = MetricReport | TrialResult
-"""What `Backend.poll` returns: reports of running trials and results of finished ones, in the
-order they happened per trial."""
+@dataclass(frozen=True)
+class TrialStarted:
+    """A trial began on `node` (a host name), sent by a backend whose trials run on several
+    machines (`Backend.node()` is None) before the trial's reports."""
+
+    trial_id: int
+    node: str
+
+
+Event = MetricReport | TrialStarted | TrialResult
+"""What `Backend.poll` returns: where trials started, reports of running trials and results
+of finished ones, in the order they happened per trial."""
 
 
 class GpuSettings(Protocol):
@@ -116,6 +126,12 @@ class Backend(ABC):
     def running(self) -> int:
         """How many submitted jobs have no result yet (optional; used for progress)."""
         return 0
+
+    def node(self) -> str | None:
+        """The machine every trial runs on, stored with each trial as it is sent: this one by
+        default. A backend that places trials on several machines returns None and sends a
+        `TrialStarted` naming each trial's."""
+        return socket.gethostname()
 
 
 def check_duration(seconds: float | None) -> None:

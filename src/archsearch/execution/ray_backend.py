@@ -1,9 +1,9 @@
 """The Ray backend (`execution="ray"`): trials run on a Ray cluster, one actor per slot.
 
 Each slot is a persistent actor (`ray_slot.TrialSlot`) holding the slot's CPUs, GPUs and custom
-resources; a trial is one call of it, streaming back its start (node, pids), reports, output
-(when the node cannot write the driver's log file) and result. This process stays the only
-writer of storage. Faults end as results, never as hangs or duplicates (docs/cluster.md has
+resources; a trial is one call of it, streaming back its start (node, pids: a `TrialStarted`),
+reports, output (when the node cannot write the driver's log) and result; only this process
+writes storage. Faults end as results, never as hangs or duplicates (docs/cluster.md has
 the table): a trial's own crash or timeout is handled in the slot; a cancel kills the slot's
 actor (`ray.cancel` cannot stop a running call); a lost actor or node re-runs the trial under
 the same id (never through Ray's task retries, which would repeat its reports); a slot the
@@ -29,6 +29,7 @@ from archsearch.execution.base import (
     Job,
     MetricReport,
     TrialResult,
+    TrialStarted,
     check_duration,
 )
 from archsearch.execution.logs import append_note, open_log
@@ -90,7 +91,7 @@ class RayBackend(Backend):
             self.config.gpus_per_trial = gpus_per_trial
         self._session: RaySession | None = None
         self._slot_class: Any = None
-        self._gpus = 0.0
+        self._request: dict[str, float] = {}  # what each slot holds (resource → amount)
         self._slots = [_Slot(i) for i in range(concurrency)]
         self._events: deque[Event] = deque()
         self._markers: dict[str, str] = {}  # log folder → the file telling nodes they see it
@@ -132,7 +133,8 @@ class RayBackend(Backend):
         gpus = config.gpus_per_trial
         if gpus is None:
             gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
-        self._gpus = gpus
+        wanted = {"CPU": config.cpus_per_trial, "GPU": gpus, **config.resources}
+        self._request = {name: amount for name, amount in wanted.items() if amount > 0}
         self._slot_class = ray.remote(TrialSlot).options(
             num_cpus=config.cpus_per_trial,
             num_gpus=gpus,
@@ -194,6 +196,9 @@ class RayBackend(Backend):
         """Trials submitted whose result has not been returned."""
         return sum(1 for s in self._slots if s.job is not None)
 
+    def node(self) -> None:
+        """None: each trial's node comes when it starts there (`TrialStarted`)."""
+
     def cancel(self, trial_id: int) -> None:
         """Kill the actor running `trial_id` (CANCELLED result) and start a fresh one."""
         for slot in self._slots:
@@ -246,9 +251,8 @@ class RayBackend(Backend):
     def _call(self, slot: _Slot) -> None:
         """Run the slot's job on its actor (again, after a lost run)."""
         assert slot.job is not None
-        job = slot.job
         slot.seen, slot.started = 0, None
-        slot.call = slot.actor.run.remote(job, self._marker(job.log_path))
+        slot.call = slot.actor.run.remote(slot.job, self._marker(slot.job.log_path))
 
     def _marker(self, log_path: str | None) -> str | None:
         """A file in the log's folder: a node that sees it shares this file system and writes
@@ -295,7 +299,7 @@ class RayBackend(Backend):
             if ready:
                 slot.is_placed, slot.unplaceable = True, None
             elif time.monotonic() >= slot.requested + self.config.placement_timeout:
-                why = self._missing() or busy(self._request(), self.config.placement_timeout)
+                why = self._missing() or busy(self._request, self.config.placement_timeout)
                 slot.unplaceable = why
                 self._stop(slot, TrialStatus.FAILED, why)
             return
@@ -332,6 +336,7 @@ class RayBackend(Backend):
         if isinstance(message, Started):
             slot.is_placed, slot.started = True, message.time
             self.started[message.trial_id] = message
+            self._events.append(TrialStarted(message.trial_id, message.node))
             append_note(
                 slot.job.log_path,
                 f"trial started on node {message.node} (Ray node {message.node_id[:12]}, "
@@ -387,14 +392,9 @@ class RayBackend(Backend):
         self._events.append(ended_result(slot.job.trial_id, status, reason, slot.started))
         slot.job = slot.call = None
 
-    def _request(self) -> dict[str, float]:
-        wanted = {"CPU": self.config.cpus_per_trial, "GPU": self._gpus, **self.config.resources}
-        return {name: amount for name, amount in wanted.items() if amount > 0}
-
     def _missing(self) -> str | None:
-        return missing(self._ray.nodes(), self._request())
+        return missing(self._ray.nodes(), self._request)
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from archsearch.execution.base import Job, MetricReport, TrialResult
+from archsearch.execution.base import Job, MetricReport, TrialResult, TrialStarted
 from archsearch.execution.local import LocalBackend
 from archsearch.execution.refs import Ref
 
@@ -106,6 +106,8 @@ class TrialSlot:
                     offset += len(chunk)
                     yield LogChunk(job.trial_id, chunk)
             for event in events:
+                if isinstance(event, TrialStarted):  # a local worker's node: `Started` said it
+                    continue
                 yield event
                 if isinstance(event, TrialResult):
                     if spool is not None:

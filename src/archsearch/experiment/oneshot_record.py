@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import time
 import traceback
 from collections.abc import Mapping, Sized
@@ -125,7 +126,7 @@ class RecordToStorage(Callback):
         )
         start = trainer.current_architecture() or space.default()
         self.storage.add_trial(experiment_id, start)
-        self.storage.start_trial(experiment_id, TRIAL_ID)
+        self.storage.start_trial(experiment_id, TRIAL_ID, node=socket.gethostname())
         return experiment_id
 
     def _exists(self, experiment_id: str) -> bool:
@@ -150,7 +151,7 @@ class RecordToStorage(Callback):
             # Interrupted (Ctrl-C) before: the run goes on, and so does its trial. Its epochs
             # so far are re-recorded from the checkpoint's history.
             self.storage.requeue_trial(self.experiment_id, TRIAL_ID)
-            self.storage.start_trial(self.experiment_id, TRIAL_ID)
+            self.storage.start_trial(self.experiment_id, TRIAL_ID, node=socket.gethostname())
             points = [_point(epoch, entry) for epoch, entry in enumerate(self.trainer.history)]
             self.storage.report_metrics(self.experiment_id, points)
 

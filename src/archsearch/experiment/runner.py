@@ -17,7 +17,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from archsearch.execution.base import Backend, Event, Job, TrialResult
+from archsearch.execution.base import Backend, Event, Job, TrialResult, TrialStarted
 from archsearch.execution.refs import Ref
 from archsearch.experiment.config import ExperimentConfig
 from archsearch.space import MetricReport, OptimizeMode, SearchSpace, Trial, TrialStatus, score
@@ -144,7 +144,8 @@ class Runner:
         if self.plan.log_dir is not None:
             self.plan.log_dir.mkdir(parents=True, exist_ok=True)
             log_path = str(self.plan.log_dir / f"{trial.id}.log")
-        self._record(self.storage.start_trial(self.plan.experiment_id, trial.id, log_path))
+        node = self.backend.node()  # None: the backend names it when the trial starts
+        self._record(self.storage.start_trial(self.plan.experiment_id, trial.id, log_path, node))
         self.running.add(trial.id)
         job = Job(
             experiment_id=self.plan.experiment_id,
@@ -171,6 +172,10 @@ class Runner:
         for event in events:
             if isinstance(event, TrialResult):
                 self._finish(event, bar)
+            elif isinstance(event, TrialStarted) and event.trial_id in self.running:
+                self._record(
+                    self.storage.place_trial(self.plan.experiment_id, event.trial_id, event.node)
+                )
 
     def _finish(self, result: TrialResult, bar: tqdm[Any]) -> None:
         if result.trial_id not in self.running:

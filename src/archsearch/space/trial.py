@@ -71,6 +71,7 @@ class Trial:
     `metric` is the final default metric (a finite float) of a succeeded trial; `metrics` holds
     every final value the evaluator reported (the default one under "default"). `error` is a
     one-line reason for a failed, timed-out or cancelled trial, `traceback` its full text.
+    `node` is the machine (host name) the trial ran on, once the backend knows it.
     `arch` is read-only (a `ReadOnlyDict`): every holder of the record sees the same choices.
     """
 
@@ -86,6 +87,7 @@ class Trial:
     error: str | None = None
     traceback: str | None = None
     log_path: str | None = None
+    node: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.arch, ReadOnlyDict):

@@ -117,8 +117,20 @@ class Storage(ABC):
         """Record a new waiting trial; ids count 1, 2, ... per experiment."""
 
     @abstractmethod
-    def start_trial(self, experiment_id: str, trial_id: int, log_path: str | None = None) -> Trial:
-        """Mark a trial running (now), with the path of its log file."""
+    def start_trial(
+        self,
+        experiment_id: str,
+        trial_id: int,
+        log_path: str | None = None,
+        node: str | None = None,
+    ) -> Trial:
+        """Mark a waiting trial running (now), with the path of its log file and the machine it
+        runs on when known already; ValueError for a trial that is not waiting."""
+
+    @abstractmethod
+    def place_trial(self, experiment_id: str, trial_id: int, node: str) -> Trial:
+        """Record the machine a running trial runs on, once its backend says (ValueError for a
+        trial that is not running)."""
 
     @abstractmethod
     def finish_trial(

@@ -31,9 +31,16 @@ _STATUSES = {s.value: s for s in TrialStatus}
 
 TRIAL_COLUMNS = (
     "experiment_id, id, arch, status, metric, metric_text, metrics, created_at, started_at, "
-    "ended_at, error, traceback, log_path"
+    "ended_at, error, traceback, log_path, node"
 )
 """The trial columns in the order `trial_from_row` reads them."""
+
+
+def trial_columns(version: int) -> str:
+    """`TRIAL_COLUMNS` as a file of schema `version` gives them: NULL for what it lacks (a
+    reader opens older files as they are)."""
+    return TRIAL_COLUMNS if version >= 2 else TRIAL_COLUMNS.replace(", node", ", NULL")
+
 
 EXPERIMENT_COLUMNS = (
     "id, name, kind, status, config, search_space, spec, created_at, started_at, ended_at, "
@@ -135,6 +142,7 @@ def trial_from_row(row: tuple[Any, ...]) -> Trial:
         error=row[10],
         traceback=row[11],
         log_path=row[12],
+        node=row[13],
     )
 
 

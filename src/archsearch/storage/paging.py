@@ -47,6 +47,17 @@ def check_status(status: TrialStatus | str) -> str:
     return value
 
 
+def check_final(status: TrialStatus | str) -> TrialStatus:
+    """A final trial status; ValueError naming the final ones for anything else."""
+    final = TrialStatus(check_status(status))
+    if not final.finished:
+        raise ValueError(
+            f"{final.value!r} is not a final status; a trial finishes as one "
+            f"of {', '.join(s.value for s in TrialStatus if s.finished)}"
+        )
+    return final
+
+
 def check_statuses(status: StatusFilter) -> tuple[str, ...] | None:
     """The status filter as stored values; ValueError listing the valid ones."""
     if status is None:

@@ -18,8 +18,12 @@ Mode = Literal["rwc", "rw", "ro"]
 its schema or migrates it; "rw" (`archsearch stop`) writes rows of an existing store; "ro" (list,
 export, the dashboard) only reads. Only "rwc" ever changes the schema or the journal mode."""
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The version this code writes; bump it with a step in MIGRATIONS."""
+
+OLDEST_READABLE = 1
+"""The oldest version readers ("ro", "rw") open as it is, without migrating: what a later
+version added reads as missing (version 1 has no trial `node`)."""
 
 MIN_SQLITE = (3, 35, 0)
 """RETURNING (3.35), NULLS LAST (3.30) and the JSON functions are used."""
@@ -58,6 +62,7 @@ SCHEMA: tuple[str, ...] = (
         error TEXT,
         traceback TEXT,
         log_path TEXT,
+        node TEXT,
         PRIMARY KEY (experiment_id, id)
     )""",
     "CREATE INDEX trials_by_status ON trials (experiment_id, status)",
@@ -73,7 +78,9 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX metrics_by_trial ON metrics (experiment_id, trial_id, step)",
 )
 
-MIGRATIONS: Mapping[int, Sequence[str]] = {}
+MIGRATIONS: Mapping[int, Sequence[str]] = {
+    1: ("ALTER TABLE trials ADD COLUMN node TEXT",),  # the machine each trial ran on
+}
 """Version v → the statements that turn a version-v database into version v + 1."""
 
 
@@ -122,12 +129,13 @@ def _open(path: Path, busy_timeout: float, mode: Mode, immutable: bool) -> sqlit
     )
 
 
-def check(conn: sqlite3.Connection, path: Path, version: int = SCHEMA_VERSION) -> None:
-    """Refuse a file that is not archsearch storage of this version, changing nothing: what
-    readers do instead of `prepare`."""
+def check(conn: sqlite3.Connection, path: Path, version: int = SCHEMA_VERSION) -> int:
+    """The file's schema version, changing nothing: what readers do instead of `prepare`.
+    Refuse a file that is not archsearch storage of a version from `OLDEST_READABLE` to
+    `version`."""
     found = _version(conn)
-    if found == version:
-        return
+    if OLDEST_READABLE <= found <= version:
+        return found
     _refuse_newer(path, found, version)
     if found == 0:
         _refuse_foreign(conn, path)
@@ -137,7 +145,7 @@ def check(conn: sqlite3.Connection, path: Path, version: int = SCHEMA_VERSION) -
         )
     raise IncompatibleStorageError(
         f"{path} has storage schema version {found}, older than this archsearch reads "
-        f"(version {version}); resuming an experiment in it migrates it"
+        f"(versions {OLDEST_READABLE} to {version}); resuming an experiment in it migrates it"
     )
 
 
@@ -146,8 +154,9 @@ def prepare(
     path: Path,
     version: int = SCHEMA_VERSION,
     migrations: Mapping[int, Sequence[str]] = MIGRATIONS,
-) -> None:
-    """Switch the file to WAL mode and create, migrate or check its schema."""
+) -> int:
+    """Switch the file to WAL mode and create, migrate or check its schema; the file's version
+    afterwards (`version`)."""
     if sqlite3.sqlite_version_info < MIN_SQLITE:
         raise IncompatibleStorageError(
             f"SQLite {sqlite3.sqlite_version} is too old for archsearch storage; "
@@ -160,7 +169,7 @@ def prepare(
             "use a file on a local file system"
         )
     if _version(conn) == version:
-        return
+        return version
     conn.execute("BEGIN IMMEDIATE")  # another process may be creating it right now
     try:
         _create_or_migrate(conn, path, version, migrations)
@@ -168,6 +177,7 @@ def prepare(
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+    return version
 
 
 def _version(conn: sqlite3.Connection) -> int:

@@ -1,14 +1,13 @@
 """`SQLiteStorage`: the default store, one SQLite file in WAL mode.
 
-Concurrency: every thread gets its own connection (a connection is never shared between
-threads, and a forked child opens new ones). In WAL mode readers see the last committed state
-and never block the writer, nor does the writer block them; two writers (the runner and
-`archsearch stop`) take turns, waiting up to the busy timeout. Single-statement writes commit on
-their own; multi-statement writes and reads run in one explicit transaction.
+Concurrency: each thread (and each forked child) opens its own connection. In WAL mode readers
+see the last committed state and never block the writer, nor does the writer block them; two
+writers (the runner and `archsearch stop`) take turns, waiting up to the busy timeout.
+Single-statement writes commit on their own; multi-statement writes and reads run in one
+explicit transaction.
 
-Stop requests: `request_stop` sets a flag that `stop_requested` reads; the flag is cleared when
-`update_experiment` moves the experiment into "running" from any other status, so a stop asked
-of a finished run does not stop its resumption.
+Stop requests: `request_stop` sets a flag that `stop_requested` reads; `update_experiment`
+clears it when the experiment enters "running" from another status (a resume of a stopped run).
 """
 
 from __future__ import annotations
@@ -29,16 +28,16 @@ from archsearch.storage.base import (
 )
 from archsearch.storage.codec import (
     EXPERIMENT_COLUMNS,
-    TRIAL_COLUMNS,
     dump_json,
     experiment_from_row,
     load_json,
     metric_columns,
     storable_text,
+    trial_columns,
     trial_from_row,
 )
 from archsearch.storage.connections import Connections
-from archsearch.storage.paging import StatusFilter, check_page, check_status
+from archsearch.storage.paging import StatusFilter, check_final, check_page
 from archsearch.storage.queries import page_query
 from archsearch.storage.schema import Mode, check, prepare
 
@@ -53,9 +52,10 @@ _CLEAR_STOP = "stop_requested = CASE WHEN status = 'running' THEN stop_requested
 class SQLiteStorage(Storage):
     """Experiments, trials and metrics in the SQLite file at `path`. `busy_timeout` is how long
     a write waits for another writer. `mode` "rwc" (the runner's) creates the file, its parent
-    folders and its schema, or migrates it; "rw" and "ro" open an existing store of this
-    version without changing its schema or journal mode (FileNotFoundError, else
-    IncompatibleStorageError), "ro" refusing every write and reading a file it may not write."""
+    folders and its schema, or migrates it; "rw" and "ro" open an existing store (an older
+    version as it is, its missing columns read as NULL: `schema.OLDEST_READABLE`) without changing
+    its schema or journal mode (FileNotFoundError, else IncompatibleStorageError), "ro" refusing
+    every write and reading a file it may not write."""
 
     def __init__(
         self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0, mode: Mode = "rwc"
@@ -73,10 +73,8 @@ class SQLiteStorage(Storage):
                 f"no experiment store at {self.path}: nothing has been run with this storage"
             )
         self._connections = Connections(self.path, busy_timeout, mode)
-        if mode == "rwc":
-            prepare(self._conn(), self.path)
-        else:
-            check(self._conn(), self.path)
+        prepare_or_check = prepare if mode == "rwc" else check
+        self._columns = trial_columns(prepare_or_check(self._conn(), self.path))
 
     def __repr__(self) -> str:
         return f"SQLiteStorage({str(self.path)!r})"
@@ -191,20 +189,33 @@ class SQLiteStorage(Storage):
             return self._one_trial(
                 "INSERT INTO trials (experiment_id, id, arch, status, metrics, created_at) "
                 "SELECT ?, COALESCE(MAX(id), 0) + 1, ?, 'waiting', '{}', ? "
-                f"FROM trials WHERE experiment_id = ? RETURNING {TRIAL_COLUMNS}",
+                f"FROM trials WHERE experiment_id = ? RETURNING {self._columns}",
                 (experiment_id, dump_json(arch, "the architecture"), time.time(), experiment_id),
             )[0]
         except sqlite3.IntegrityError:  # the foreign key: no such experiment
             raise self._not_found(experiment_id) from None
 
-    def start_trial(self, experiment_id: str, trial_id: int, log_path: str | None = None) -> Trial:
-        """Mark a waiting trial running; ValueError if it is not waiting."""
+    def start_trial(
+        self,
+        experiment_id: str,
+        trial_id: int,
+        log_path: str | None = None,
+        node: str | None = None,
+    ) -> Trial:
         rows = self._one_trial(
-            "UPDATE trials SET status = 'running', started_at = ?, log_path = ? "
-            f"WHERE experiment_id = ? AND id = ? AND status = 'waiting' RETURNING {TRIAL_COLUMNS}",
-            (time.time(), storable_text(log_path), experiment_id, trial_id),
+            "UPDATE trials SET status = 'running', started_at = ?, log_path = ?, node = ? "
+            f"WHERE experiment_id = ? AND id = ? AND status = 'waiting' RETURNING {self._columns}",
+            (time.time(), storable_text(log_path), storable_text(node), experiment_id, trial_id),
         )
         return rows[0] if rows else self._refuse(experiment_id, trial_id, "started")
+
+    def place_trial(self, experiment_id: str, trial_id: int, node: str) -> Trial:
+        rows = self._one_trial(
+            "UPDATE trials SET node = ? WHERE experiment_id = ? AND id = ? "
+            f"AND status = 'running' RETURNING {self._columns}",
+            (storable_text(node), experiment_id, trial_id),
+        )
+        return rows[0] if rows else self._refuse(experiment_id, trial_id, "placed")
 
     def finish_trial(
         self,
@@ -220,18 +231,13 @@ class SQLiteStorage(Storage):
     ) -> Trial:
         """Give a waiting or running trial its final status (a finished one: ValueError);
         `ended_at` defaults to now, `started_at` to the start `start_trial` recorded."""
-        final = TrialStatus(check_status(status))
-        if not final.finished:
-            raise ValueError(
-                f"{final.value!r} is not a final status; a trial finishes as one "
-                f"of {', '.join(s.value for s in TrialStatus if s.finished)}"
-            )
+        final = check_final(status)
         value, text = metric_columns(metric)
         rows = self._one_trial(
             "UPDATE trials SET status = ?, metric = ?, metric_text = ?, metrics = ?, error = ?, "
             "traceback = ?, ended_at = ?, started_at = COALESCE(?, started_at) "
             "WHERE experiment_id = ? AND id = ? "
-            f"AND status IN {_UNFINISHED} RETURNING {TRIAL_COLUMNS}",
+            f"AND status IN {_UNFINISHED} RETURNING {self._columns}",
             (
                 final.value,
                 value,
@@ -249,14 +255,14 @@ class SQLiteStorage(Storage):
 
     def requeue_trial(self, experiment_id: str, trial_id: int) -> Trial:
         """Put a waiting, running or cancelled trial back to waiting, dropping its start, end,
-        log path, error and intermediate metrics; ValueError for a trial that ended on its own
+        log path, node, error and intermediate metrics; ValueError for a trial that ended on its own
         (succeeded, failed, timed out): its result is kept."""
         with self._connections.transaction(write=True) as conn:
             rows = conn.execute(
                 "UPDATE trials SET status = 'waiting', started_at = NULL, ended_at = NULL, "
-                "log_path = NULL, error = NULL, traceback = NULL "
+                "log_path = NULL, node = NULL, error = NULL, traceback = NULL "
                 "WHERE experiment_id = ? AND id = ? "
-                f"AND status IN {_REQUEUEABLE} RETURNING {TRIAL_COLUMNS}",
+                f"AND status IN {_REQUEUEABLE} RETURNING {self._columns}",
                 (experiment_id, trial_id),
             ).fetchall()
             if rows:
@@ -269,7 +275,7 @@ class SQLiteStorage(Storage):
         return trial_from_row(rows[0])
 
     def trial(self, experiment_id: str, trial_id: int) -> Trial:
-        sql = f"SELECT {TRIAL_COLUMNS} FROM trials WHERE experiment_id = ? AND id = ?"
+        sql = f"SELECT {self._columns} FROM trials WHERE experiment_id = ? AND id = ?"
         row = self._conn().execute(sql, (experiment_id, trial_id)).fetchone()
         if row is None:
             self.experiment(experiment_id)  # ExperimentNotFoundError first
@@ -278,7 +284,7 @@ class SQLiteStorage(Storage):
 
     def trials(self, experiment_id: str) -> list[Trial]:
         rows = self._conn().execute(
-            f"SELECT {TRIAL_COLUMNS} FROM trials WHERE experiment_id = ? ORDER BY id",
+            f"SELECT {self._columns} FROM trials WHERE experiment_id = ? ORDER BY id",
             (experiment_id,),
         )
         trials = [trial_from_row(row) for row in rows]
@@ -351,7 +357,7 @@ class SQLiteStorage(Storage):
                 f"SELECT count(*) FROM trials WHERE {query.where}", query.where_params
             ).fetchone()[0]
             rows = conn.execute(
-                f"SELECT {TRIAL_COLUMNS} FROM trials WHERE {query.where} "
+                f"SELECT {self._columns} FROM trials WHERE {query.where} "
                 f"ORDER BY {query.order} LIMIT ? OFFSET ?",
                 (*query.where_params, *query.order_params, limit, offset),
             ).fetchall()
@@ -377,7 +383,7 @@ class SQLiteStorage(Storage):
 
     def _refuse(self, experiment_id: str, trial_id: int, action: str) -> NoReturn:
         trial = self.trial(experiment_id, trial_id)  # raises for unknown ids
-        allowed = "waiting" if action == "started" else "waiting or running"
+        allowed = {"started": "waiting", "placed": "running"}.get(action, "waiting or running")
         raise ValueError(
             f"trial {trial_id} of experiment {experiment_id!r} is {trial.status.value}; "
             f"only a {allowed} trial can be {action}"

@@ -78,6 +78,7 @@ def row(trial: Trial, arch: Architecture | None = None) -> dict[str, Any]:
         "duration": trial.duration,
         "started_at": trial.started_at,
         "ended_at": trial.ended_at,
+        "node": trial.node,
         "arch": dict(arch if arch is not None else trial.arch),
         "error": trial.error,
     }

@@ -58,6 +58,7 @@ export async function mount(root, params) {
       ["Duration", fmtDuration(data.duration)],
       ["Started", fmtTime(data.started_at)],
       ["Ended", fmtTime(data.ended_at)],
+      ["Node", h("span", { id: "node" }, data.node ?? "—")],
     ]));
     replace(finals, h("h2", {}, "Final metrics"), Object.keys(data.metrics).length
       ? h("table", { class: "grid compact" }, h("tbody", {}, Object.entries(data.metrics).map(([k, v]) =>

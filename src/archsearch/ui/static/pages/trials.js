@@ -161,8 +161,8 @@ function drawTable(table, data, choices, state, experimentId, on) {
   const head = h(
     "thead",
     {},
-    h("tr", {}, h("th", {}, ""), FIXED.map(([k, t]) => header(k, t)), choices.map((c) => header(`arch.${c.label}`, c.label, { class: "sortable choice" }))),
-    h("tr", { class: "filters" }, h("th", {}), FIXED.map(() => h("th", {})), choices.map((c) => h("th", {}, filterSelect(c, state.arch, on.filter)))),
+    h("tr", {}, h("th", {}, ""), FIXED.map(([k, t]) => header(k, t)), h("th", { class: "node" }, "Node"), choices.map((c) => header(`arch.${c.label}`, c.label, { class: "sortable choice" }))),
+    h("tr", { class: "filters" }, h("th", {}), FIXED.map(() => h("th", {})), h("th", {}), choices.map((c) => h("th", {}, filterSelect(c, state.arch, on.filter)))),
   );
   const body = h(
     "tbody",
@@ -177,6 +177,7 @@ function drawTable(table, data, choices, state, experimentId, on) {
         h("td", { class: "num metric", dataset: t.metric === null ? {} : { value: t.metric } }, fmtNum(t.metric)),
         h("td", { class: "num" }, fmtDuration(t.duration)),
         h("td", {}, fmtTime(t.started_at)),
+        h("td", { class: "node" }, t.node ?? "—"),
         choices.map((c) => h("td", { class: "choice", dataset: { label: c.label } }, t.arch[c.label] === undefined ? "—" : choiceText(c, t.arch[c.label]))),
       ),
     ),
