@@ -88,6 +88,10 @@ class KillAfterFirstEpoch(Callback):
 
     def on_epoch_end(self, epoch: int) -> None:
         if epoch == 0:
+            # Rank 0 writes the checkpoint after the ranks gathered their states; without the
+            # barrier rank 1's death could end rank 0 (through the launcher) mid-write.
+            if dist.is_initialized():
+                dist.barrier()
             os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -20,10 +20,11 @@ from archsearch.nn.value_choice import ChoiceExpression
 class DataLoader(torch.utils.data.DataLoader):  # type: ignore[type-arg]
     """`torch.utils.data.DataLoader`; a recipe given as `dataset` is built first."""
 
-    def __new__(cls, dataset: Any, *args: Any, **kwargs: Any) -> Any:
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         # Returning a recipe (not a DataLoader) skips __init__: it is built in the trial.
+        # (Unpickling calls __new__ with no arguments at all.)
         if any(isinstance(a, ChoiceExpression) for a in (*args, *kwargs.values())):
-            return serialize(cls, dataset, *args, **kwargs)
+            return serialize(cls, *args, **kwargs)
         return super().__new__(cls)
 
     def __init__(self, dataset: Any, *args: Any, **kwargs: Any) -> None:
