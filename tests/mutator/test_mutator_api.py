@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from collections.abc import Mapping
 from typing import Any
 
@@ -451,6 +452,20 @@ def test_random_mutator_samples_every_label_validly_and_reproducibly() -> None:
         b = space.validate({k: v.tolist() for k, v in second._cache.items()})
         assert a == b
     assert set(first.export()) == set(space.labels)
+
+
+def test_random_mutator_draws_what_search_space_sample_draws() -> None:
+    # Its per-label draws are its own (cached mask tensors), but seeded runs and checkpoints rely
+    # on them consuming the generator as `SearchSpace.sample` does: the same architectures.
+    model = Deep()
+    space = archsearch.search_space(model)
+    mutator = RandomMutator(model, seed=7)
+    reference = random.Random(7)
+    for _ in range(50):
+        mutator.reset()
+        drawn = space.validate({k: v.tolist() for k, v in mutator._cache.items()})
+        assert drawn == space.sample(reference)
+    assert mutator.rng.getstate() == reference.getstate()
 
 
 # --- MutableScope hooks ---------------------------------------------------------------------------

@@ -30,6 +30,7 @@ class Mutator(BaseMutator):
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__(model)
         self._cache: dict[str, torch.Tensor] = {}
+        self._mask_sizes: dict[str, int] | None = None
 
     def sample_search(self) -> Mapping[str, Mask]:
         """Masks to use for the next forward passes, label → mask."""
@@ -50,9 +51,14 @@ class Mutator(BaseMutator):
 
     def check_masks(self, masks: Mapping[str, Mask]) -> dict[str, torch.Tensor]:
         """Masks as tensors, with one for every label and each of the right length."""
-        missing = [label for label in self.search_space if label not in masks]
-        unknown = [label for label in masks if label not in self.search_space]
-        if missing or unknown:
+        sizes = self._mask_sizes
+        if sizes is None:  # a Dimension computes its mask size anew at each call: keep them
+            sizes = self._mask_sizes = {
+                label: dim.mask_size for label, dim in self.search_space.items()
+            }
+        if len(masks) != len(sizes) or not all(label in sizes for label in masks):
+            missing = [label for label in sizes if label not in masks]
+            unknown = [label for label in masks if label not in sizes]
             raise ValueError(
                 f"masks must cover exactly the labels {self.search_space.labels}; "
                 f"missing {missing}, unknown {unknown}"
@@ -63,12 +69,11 @@ class Mutator(BaseMutator):
             if tensor.dtype != torch.bool and not tensor.is_floating_point():
                 # `[0, 1]` is a weight mask too: keep forward (weighted) and export (argmax) agreed.
                 tensor = tensor.float()
-            dim = self.search_space[label]
-            expected = dim.mask_size
+            expected = sizes[label]
             if tensor.dim() != 1 or len(tensor) != expected:
                 raise ValueError(
                     f"mask for label {label!r} has shape {tuple(tensor.shape)}; expected "
-                    f"length {expected} ({_candidates(dim)})"
+                    f"length {expected} ({_candidates(self.search_space[label])})"
                 )
             checked[label] = tensor
         return checked
