@@ -3,9 +3,16 @@ pickling them names a module no other test folder shadows)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import torch
+from torch.nn import functional as F
+from torch.utils.data import Subset
 
 import archsearch.nn as nn
+from archsearch.evaluator import Split
+from archsearch.oneshot import accuracy
 
 
 class DigitsNet(nn.Module):
@@ -72,3 +79,23 @@ class DigitsLayerNet(nn.Module):
         x = torch.relu(self.stem(x))
         x = torch.relu(self.bn(self.op1(x)))
         return self.head(self.op2(x).mean((2, 3)))
+
+
+def small_digits_trainer(
+    trainer_class: type[Any], model: torch.nn.Module, digits: Split, log_dir: Path, **settings: Any
+) -> Any:
+    """`trainer_class` for one epoch on 64 training and 32 validation digits (the trainer tests
+    that only need a search to run end to end)."""
+    return trainer_class(
+        model=model,
+        loss=F.cross_entropy,
+        metrics=accuracy,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
+        num_epochs=1,
+        dataset_train=Subset(digits.train, range(64)),
+        dataset_valid=Subset(digits.test, range(32)),
+        batch_size=32,
+        device="cpu",
+        log_dir=log_dir,
+        **settings,
+    )

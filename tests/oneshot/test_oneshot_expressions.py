@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 import torch
-from torch.nn import functional as F
-from torch.utils.data import Subset
+from oneshot_models import small_digits_trainer
 
 import archsearch.nn as nn
 from archsearch.evaluator import Split
-from archsearch.oneshot import DartsTrainer, SposTrainer, accuracy
+from archsearch.oneshot import DartsTrainer, SposTrainer
 
 
 class ExpressionSupernet(nn.Module):
@@ -42,19 +41,7 @@ def test_one_shot_trainers_share_weights_for_expression_widths(
         if trainer_class is SposTrainer
         else {}
     )
-    trainer = trainer_class(
-        model=model,
-        loss=F.cross_entropy,
-        metrics=accuracy,
-        optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
-        num_epochs=1,
-        dataset_train=Subset(digits.train, range(64)),
-        dataset_valid=Subset(digits.test, range(32)),
-        batch_size=32,
-        device="cpu",
-        log_dir=tmp_path,
-        **settings,
-    )
+    trainer = small_digits_trainer(trainer_class, model, digits, tmp_path, **settings)
     trainer.train()
     arch = trainer.export()
     fixed = trainer.fixed_model()

@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 import torch
-from torch.nn import functional as F
-from torch.utils.data import Subset
+from oneshot_models import small_digits_trainer
 
 import archsearch
 import archsearch.nn as nn
 from archsearch.evaluator import Split
-from archsearch.oneshot import DartsTrainer, EnasTrainer, SposTrainer, accuracy
+from archsearch.oneshot import DartsTrainer, EnasTrainer, SposTrainer
 
 
 def linear(c_in: int, c_out: int) -> torch.nn.Module:
@@ -71,19 +70,7 @@ def test_ready_cells_under_one_shot_trainers(name: str, digits: Split, tmp_path:
     trainer_class, settings = TRAINERS[name]
     torch.manual_seed(0)
     model = ReadyNet()
-    trainer = trainer_class(
-        model=model,
-        loss=F.cross_entropy,
-        metrics=accuracy,
-        optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
-        num_epochs=1,
-        dataset_train=Subset(digits.train, range(64)),
-        dataset_valid=Subset(digits.test, range(32)),
-        batch_size=32,
-        device="cpu",
-        log_dir=tmp_path,
-        **settings,
-    )
+    trainer = small_digits_trainer(trainer_class, model, digits, tmp_path, **settings)
     trainer.train()
     arch = trainer.export()
     space = archsearch.search_space(ReadyNet())

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 import torch
-from torch.nn import functional as F
-from torch.utils.data import Subset
+from oneshot_models import small_digits_trainer
 
 import archsearch
 from archsearch.evaluator import Split
@@ -21,7 +20,6 @@ from archsearch.oneshot import (
     GdasTrainer,
     RandomTrainer,
     SposTrainer,
-    accuracy,
 )
 
 
@@ -65,19 +63,7 @@ def test_trainers_search_v1_mutables(name: str, digits: Split, tmp_path: Path) -
     trainer_class, settings = TRAINERS[name]
     torch.manual_seed(0)
     model = V1DigitsNet()
-    trainer = trainer_class(
-        model=model,
-        loss=F.cross_entropy,
-        metrics=accuracy,
-        optimizer=torch.optim.SGD(model.parameters(), lr=0.05),
-        num_epochs=1,
-        dataset_train=Subset(digits.train, range(64)),
-        dataset_valid=Subset(digits.test, range(32)),
-        batch_size=32,
-        device="cpu",
-        log_dir=tmp_path,
-        **settings,
-    )
+    trainer = small_digits_trainer(trainer_class, model, digits, tmp_path, **settings)
     trainer.train()
     arch = trainer.export(tmp_path / "arch.json")
     space = archsearch.search_space(V1DigitsNet())
