@@ -9,8 +9,9 @@ says which kind its trials need (`Backend.transfer`).
 from __future__ import annotations
 
 import socket
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, MutableSequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -132,6 +133,24 @@ class Backend(ABC):
         default. A backend that places trials on several machines returns None and sends a
         `TrialStarted` naming each trial's."""
         return socket.gethostname()
+
+
+def take_events(
+    queued: MutableSequence[Event],
+    collect: Callable[[float], None],
+    closed: Callable[[], bool],
+    timeout: float,
+) -> list[Event]:
+    """One `poll` of a backend whose trials run elsewhere (worker processes, Ray actors): every
+    event `collect(wait)` has queued, waiting up to `timeout` s (inside `collect`, no busy loop)
+    for the first one."""
+    end = time.monotonic() + timeout
+    collect(0.0)
+    while not queued and not closed() and (left := end - time.monotonic()) > 0:
+        collect(left)
+    events = list(queued)
+    queued.clear()
+    return events
 
 
 def check_duration(seconds: float | None) -> None:

@@ -30,6 +30,7 @@ from archsearch.execution.base import (
     MetricReport,
     TrialResult,
     check_duration,
+    take_events,
 )
 from archsearch.execution.gpus import worker_envs
 from archsearch.execution.logs import append_note
@@ -161,7 +162,7 @@ class LocalBackend(Backend):
             left = 1.0 if end is None else end - time.monotonic()
             if left <= 0 or any(w is None for w in self._workers):
                 return False
-            self._events.extend(self._collect(wait=left))
+            self._collect(left)
         return True
 
     def submit(self, job: Job) -> None:
@@ -189,13 +190,7 @@ class LocalBackend(Backend):
 
     def poll(self, timeout: float = 0.0) -> list[Event]:
         """Events since the last poll; waits up to `timeout` s (no busy loop) for the first."""
-        end = time.monotonic() + timeout
-        self._events.extend(self._collect(wait=0.0))
-        while not self._events and not self._closed and (left := end - time.monotonic()) > 0:
-            self._events.extend(self._collect(wait=left))
-        events = list(self._events)
-        self._events.clear()
-        return events
+        return take_events(self._events, self._collect, lambda: self._closed, timeout)
 
     def free_slots(self) -> int:
         """Workers without a job (0 after shutdown)."""
@@ -254,19 +249,17 @@ class LocalBackend(Backend):
         else:
             time.sleep(wait_s)
 
-    def _collect(self, wait: float) -> list[Event]:
-        """Messages of every worker; deaths and overdue trials turned into results."""
+    def _collect(self, wait: float) -> None:
+        """Queue the messages of every worker, deaths and overdue trials turned into results."""
         if wait > 0:
             self._collect_wait(wait)
-        events: list[Event] = []
         for worker in self._live():
-            events.extend(self._drain(worker))
+            self._events.extend(self._drain(worker))
             if worker.conn.closed or worker.process.exitcode is not None:
-                events.extend(self._reap(worker))
+                self._events.extend(self._reap(worker))
             elif worker.deadline is not None and time.time() >= worker.deadline:
                 assert worker.job is not None
-                events.append(self._kill(worker, TrialStatus.TIMEOUT, overtime(worker.job)))
-        return events
+                self._events.append(self._kill(worker, TrialStatus.TIMEOUT, overtime(worker.job)))
 
     def _live(self) -> list[_Worker]:
         return [w for w in self._workers if w is not None]

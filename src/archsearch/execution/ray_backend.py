@@ -31,6 +31,7 @@ from archsearch.execution.base import (
     TrialResult,
     TrialStarted,
     check_duration,
+    take_events,
 )
 from archsearch.execution.logs import append_note, open_log
 from archsearch.execution.ray_config import RayConfig, script_folder
@@ -180,13 +181,7 @@ class RayBackend(Backend):
 
     def poll(self, timeout: float = 0.0) -> list[Event]:
         """Events since the last poll; waits up to `timeout` s for the first."""
-        end = time.monotonic() + timeout
-        self._collect(0.0)
-        while not self._events and not self._closed and (left := end - time.monotonic()) > 0:
-            self._collect(left)
-        events = list(self._events)
-        self._events.clear()
-        return events
+        return take_events(self._events, self._collect, lambda: self._closed, timeout)
 
     def free_slots(self) -> int:
         """Slots without a trial (0 after shutdown)."""
