@@ -198,3 +198,25 @@ def test_lightning_constructors_check_every_candidate() -> None:
         Classification("t", "v", weight_decay=nn.ValueChoice(["none"]))
     ok = Classification("t", "v", learning_rate=nn.ValueChoice([0.1, 0.01]))
     assert list(evaluator_choices(ok).dims) == ["evaluator.learning_rate"]
+
+
+class CountingList(list[Any]):
+    """A list that counts how often it is walked."""
+
+    walks = 0
+
+    def __iter__(self) -> Any:
+        CountingList.walks += 1
+        return super().__iter__()
+
+
+def test_an_evaluators_arguments_are_walked_once_not_at_every_trial() -> None:
+    data = CountingList(range(1000))  # e.g. a dataset given as a list of samples
+    evaluator = FunctionalEvaluator(record_arguments, lr=nn.ValueChoice([0.1, 0.2]), data=data)
+    CountingList.walks = 0
+    for lr in (0.1, 0.2, 0.1):
+        SEEN.clear()
+        result, _ = run(evaluator, {"fc": "narrow", "evaluator.lr": lr}, TinySpace)
+        assert result.status is TrialStatus.SUCCEEDED, result.traceback
+        assert SEEN[0]["lr"] == lr and SEEN[0]["data"] is data
+    assert CountingList.walks == 1
