@@ -242,6 +242,7 @@ def _rank(rank: int, port: int, scenario: str, folder: str) -> None:
         dist.init_process_group("gloo")
     result = globals()[scenario](rank, Path(folder))
     torch.save(result, Path(folder) / f"{scenario}-{rank}.pt")
+    dist.barrier()  # no rank tears its connections down while another still saves
     dist.destroy_process_group()
 
 
@@ -257,6 +258,8 @@ def main() -> None:
     name, folder = sys.argv[1], Path(sys.argv[2])
     trainer = _trained(name, folder / f"torchrun-{name}")
     torch.save(trainer.export(), folder / f"torchrun-{name}-{trainer.ranks.rank}.pt")
+    dist.barrier()
+    dist.destroy_process_group()
 
 
 if __name__ == "__main__":

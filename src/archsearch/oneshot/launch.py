@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import socket
 import tempfile
 import warnings
 from pathlib import Path
@@ -79,27 +78,30 @@ def spawn(trainer: BaseOneShotTrainer[Any], method: str, *args: Any) -> Any:
     with tempfile.TemporaryDirectory(prefix="archsearch-ranks-") as tmp:
         folder = Path(tmp)
         try:
-            torch.save({"trainer": trainer, "method": method, "args": args}, folder / "job.pt")
+            job = {"trainer": trainer, "method": method, "args": args, "rng": rng_state()}
+            torch.save(job, folder / "job.pt")
         except (pickle.PicklingError, AttributeError, TypeError) as exc:
             raise TypeError(
                 f"devices={count} starts {count} processes and sends them the trainer, which "
                 f"cannot be pickled ({exc}): define loss, metrics, datasets and model at module "
                 "level, or launch the script with torchrun"
             ) from exc
-        job = (count, _free_port(), str(folder), "nccl" if cuda else "gloo", rng_state())
-        start_processes(_worker, args=job, nprocs=count, start_method="spawn")
+        backend = "nccl" if cuda else "gloo"
+        start_processes(_worker, args=(count, tmp, backend), nprocs=count, start_method="spawn")
         result = torch.load(folder / "result.pt", map_location=trainer.device, weights_only=False)
     trainer.load_state_dict(result["state"])
     return result["value"]
 
 
-def _worker(rank: int, count: int, port: int, folder: str, backend: str, rng: Any) -> None:
+def _worker(rank: int, count: int, folder: str, backend: str) -> None:
     cuda = backend == "nccl"
     if cuda:
         torch.cuda.set_device(rank)
     elif "OMP_NUM_THREADS" not in os.environ:  # the ranks share the cores
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // count))
-    init = f"tcp://127.0.0.1:{port}"
+    # A file store, not a TCP one: no port to race other programs for, and no store server living
+    # in rank 0 that the other ranks need until they have shut down.
+    init = f"file://{folder}/store"
     dist.init_process_group(backend, init_method=init, rank=rank, world_size=count)
     try:
         where = {f"cuda:{i}": f"cuda:{rank}" for i in range(torch.cuda.device_count())}
@@ -107,7 +109,7 @@ def _worker(rank: int, count: int, port: int, folder: str, backend: str, rng: An
         trainer = job["trainer"]
         trainer.ranks = trainer.ranks.joined(rank, count)
         trainer.device = trainer.ranks.place(torch.device(f"cuda:{rank}" if cuda else "cpu"))
-        set_rng_state(rng)
+        set_rng_state(job["rng"])
         trainer.ranks.start()  # a checkpoint's streams, or new ones
         # Pickling drops an LR scheduler's wrapper of `optimizer.step`, which it then warns of.
         warnings.filterwarnings("ignore", re.escape("Seems like `optimizer.step()` has been"))
@@ -115,12 +117,8 @@ def _worker(rank: int, count: int, port: int, folder: str, backend: str, rng: An
         state = trainer.state_dict()  # a collective: every rank takes part
         if rank == 0:
             torch.save({"state": state, "value": value}, Path(folder) / "result.pt")
+        # Gloo aborts a process (SIGABRT, ~1 run in 25) whose peer closes its connections while
+        # it is still at work: every rank reaches the end before any tears its group down.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
