@@ -9,30 +9,25 @@ what would be valid; `RunConfig.experiment()` builds the `Experiment` (bare sear
 
 from __future__ import annotations
 
-import difflib
-import inspect
 import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archsearch import strategy as strategies
 from archsearch.annotation.launch import ROOT_ENV, annotated_command, annotated_space
+from archsearch.annotation.nni_format import nni_format
+from archsearch.classic.config_keys import RunConfigError as RunConfigError  # re-exported
+from archsearch.classic.config_keys import existing_dir, normalise_keys
 from archsearch.classic.legacy_config import LegacyConfigError, from_v1, is_v1
 from archsearch.classic.safe_yaml import YamlInputError, load_yaml
 from archsearch.classic.script import ScriptEvaluator
-from archsearch.classic.tuner import TunerStrategy
+from archsearch.classic.tuner import SpaceFormat
+from archsearch.classic.tuner_config import build_strategy, tuner_section
 from archsearch.experiment import Experiment, ExperimentConfig
-from archsearch.space import OPTIMIZE_MODES, SearchSpace
+from archsearch.space import SearchSpace
 from archsearch.strategy.base import Strategy
-
-
-class RunConfigError(ValueError):
-    """A run configuration that cannot be used; the message names the file and the key."""
-
 
 KEYS = {
     "experiment_name": "experimentName",
@@ -57,28 +52,6 @@ KEYS = {
 }
 """Accepted keys (snake_case → NNI's camelCase spelling)."""
 
-TUNER_KEYS = {
-    "name": "name",
-    "class_name": "className",
-    "code_directory": "codeDirectory",
-    "class_args": "classArgs",
-}
-
-BUILTIN: dict[str, type[Strategy]] = {
-    "random": strategies.Random,
-    "randomsearch": strategies.Random,
-    "grid": strategies.GridSearch,
-    "gridsearch": strategies.GridSearch,
-    "evolution": strategies.RegularizedEvolution,
-    "regularizedevolution": strategies.RegularizedEvolution,
-    "tpe": strategies.TPE,
-    "policybasedrl": strategies.PolicyBasedRL,
-    "ppotuner": strategies.PolicyBasedRL,
-}
-"""Built-in strategy names (case-insensitive; NNI's tuner names map to the nearest one)."""
-
-BUILTIN_NAMES = ["Random", "GridSearch", "RegularizedEvolution", "TPE", "PolicyBasedRL"]
-
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -91,10 +64,11 @@ class RunConfig:
     tuner: Mapping[str, Any]
     settings: Mapping[str, Any]  # ExperimentConfig settings
     trial_env: Mapping[str, str] = field(default_factory=dict)  # added to the trials' environment
+    space_format: SpaceFormat | None = None  # a custom tuner's, when not classic JSON
 
     def strategy(self) -> Strategy:
         """A fresh strategy as the `tuner` section describes it."""
-        return build_strategy(self.tuner, self.path)
+        return build_strategy(self.tuner, self.path, self.space_format)
 
     def evaluator(self) -> ScriptEvaluator:
         """The evaluator that runs the trial command."""
@@ -144,11 +118,12 @@ def load_run_config(path: str | os.PathLike[str]) -> RunConfig:
             f"{path}: trialCommand is required: the command that runs one trial, e.g. "
             "'python train.py'"
         )
-    code_dir = _existing_dir(folder / str(raw.get("trial_code_directory", ".")), path)
+    code_dir = existing_dir(folder / str(raw.get("trial_code_directory", ".")), path)
     settings = _settings(raw, folder, path)
     trial_command = command if isinstance(command, str) else [str(c) for c in command]
     env: dict[str, str] = {}
     space = None
+    annotated = False
     if "use_annotation" in raw or "nas_mode" in raw:
         given = [KEYS[k] for k in ("search_space_file", "search_space") if k in raw]
         try:  # NNI's useAnnotation: the space comes from the annotated code (annotation/)
@@ -156,49 +131,26 @@ def load_run_config(path: str | os.PathLike[str]) -> RunConfig:
             if space is not None:
                 trial_command = annotated_command(trial_command)
                 env[ROOT_ENV] = str(code_dir)
+                annotated = True
         except ValueError as exc:
             raise RunConfigError(f"{path}: {exc}") from None
     if space is None:
         space = _search_space(raw, folder, path)
+    tuner = tuner_section(raw, folder, path, settings, annotated)
+    space_format = None
+    if tuner.get("search_space_format") == "nni":
+        space_format = nni_format(code_dir)
+    build_strategy(tuner, path, space_format)  # fail now, not after the experiment was recorded
     return RunConfig(
         path=file,
         trial_command=trial_command,
         code_directory=code_dir,
         search_space=space,
-        tuner=_tuner_section(raw, folder, path, settings),
+        tuner=tuner,
         settings=settings,
         trial_env=env,
+        space_format=space_format,
     )
-
-
-def normalise_keys(data: Mapping[str, Any], valid: Mapping[str, str], where: str) -> dict[str, Any]:
-    """`data` with camelCase keys turned snake_case; unknown keys raise, listing valid ones."""
-    result: dict[str, Any] = {}
-    unknown = []
-    guesses = []
-    for key, value in data.items():
-        snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(key)).lower()
-        if snake not in valid:
-            unknown.append(str(key))
-            close = difflib.get_close_matches(snake, valid, n=1, cutoff=0.8)
-            if close:  # a typo: name the key in the user's own spelling
-                guesses.append(f"{key!r} → {close[0] if '_' in str(key) else valid[close[0]]!r}")
-        elif snake in result:
-            raise RunConfigError(f"{where}: {key!r} is given twice (as camelCase and snake_case)")
-        else:
-            result[snake] = value
-    if unknown:
-        hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
-        raise RunConfigError(
-            f"{where}: unknown keys {unknown}{hint}; valid keys: {sorted(valid.values())}"
-        )
-    return result
-
-
-def _existing_dir(folder: Path, path: Any) -> Path:
-    if not folder.is_dir():
-        raise RunConfigError(f"{path}: trialCodeDirectory {folder} does not exist")
-    return folder.resolve()
 
 
 def _training_service(value: Any, path: Any) -> dict[str, Any]:
@@ -312,83 +264,3 @@ def _settings(raw: Mapping[str, Any], folder: Path, path: Any) -> dict[str, Any]
     except (TypeError, ValueError) as exc:
         raise RunConfigError(f"{path}: {exc}") from None
     return settings
-
-
-def _tuner_section(
-    raw: Mapping[str, Any], folder: Path, path: Any, settings: dict[str, Any]
-) -> dict[str, Any]:
-    if "tuner" in raw and "strategy" in raw:
-        raise RunConfigError(f"{path}: give tuner or strategy, not both")
-    section = raw.get("tuner", raw.get("strategy"))
-    if section is None:
-        raise RunConfigError(
-            f"{path}: tuner is required, e.g. tuner: {{name: Random}}; built-in names: "
-            f"{BUILTIN_NAMES}, or a custom tuner {{className: module.Class, codeDirectory: ..}}"
-        )
-    if isinstance(section, str):
-        section = {"name": section}
-    if not isinstance(section, Mapping):
-        raise RunConfigError(f"{path}: tuner must be a mapping, got {section!r}")
-    tuner = normalise_keys(section, TUNER_KEYS, f"{path}: tuner")
-    if ("name" in tuner) == ("class_name" in tuner):
-        raise RunConfigError(f"{path}: tuner needs exactly one of name (built-in) or className")
-    args = tuner.get("class_args") or {}
-    if not isinstance(args, Mapping):
-        raise RunConfigError(f"{path}: tuner classArgs must be a mapping, got {args!r}")
-    tuner["class_args"] = _take_optimize_mode(dict(args), "name" in tuner, path, settings)
-    if "code_directory" in tuner:
-        tuner["code_directory"] = str(_existing_dir(folder / str(tuner["code_directory"]), path))
-    build_strategy(tuner, path)  # fail now, not after the experiment was recorded
-    return tuner
-
-
-def _take_optimize_mode(
-    args: dict[str, Any], builtin: bool, path: Any, settings: dict[str, Any]
-) -> dict[str, Any]:
-    """NNI puts the direction in the tuner's classArgs; here it belongs to the experiment. A
-    built-in strategy loses the argument; a custom tuner keeps it (it reads its own)."""
-    if "optimize_mode" not in args:
-        return args
-    mode = args["optimize_mode"]
-    if mode not in OPTIMIZE_MODES:
-        raise RunConfigError(
-            f"{path}: tuner classArgs optimize_mode must be one of {list(OPTIMIZE_MODES)}, "
-            f"got {mode!r}"
-        )
-    if settings.get("optimize_mode", mode) != mode:
-        raise RunConfigError(
-            f"{path}: optimizeMode {settings['optimize_mode']!r} and tuner classArgs "
-            f"optimize_mode {mode!r} disagree"
-        )
-    settings["optimize_mode"] = mode
-    if builtin:
-        del args["optimize_mode"]
-    return args
-
-
-def build_strategy(tuner: Mapping[str, Any], path: Any) -> Strategy:
-    """The strategy of a checked `tuner` section."""
-    args = dict(tuner.get("class_args") or {})
-    if "class_name" in tuner:
-        try:
-            return TunerStrategy.from_class(tuner["class_name"], args, tuner.get("code_directory"))
-        except ValueError as exc:
-            raise RunConfigError(f"{path}: {exc}") from None
-    name = str(tuner["name"])
-    factory = BUILTIN.get(name.replace("_", "").replace("-", "").lower())
-    if factory is None:
-        raise RunConfigError(
-            f"{path}: unknown tuner name {name!r}; built-in: {BUILTIN_NAMES} (NNI's Evolution "
-            "and PPOTuner are accepted too), or give className for a custom tuner"
-        )
-    try:
-        inspect.signature(factory).bind(**args)
-    except TypeError:
-        valid = [p for p in inspect.signature(factory).parameters if p != "self"]
-        raise RunConfigError(
-            f"{path}: tuner {name} does not take classArgs {sorted(args)}; valid: {valid}"
-        ) from None
-    try:
-        return factory(**args)
-    except (TypeError, ValueError) as exc:
-        raise RunConfigError(f"{path}: tuner {name}: {exc}") from None

@@ -11,7 +11,7 @@ import importlib
 import inspect
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from archsearch.classic.parameters import Parameters, from_parameters, to_parameters
 from archsearch.space import Architecture, SearchSpace, Trial, TrialStatus
@@ -68,21 +68,57 @@ class Tuner:
         """Prior results `[{"parameter": ..., "value": ...}]` (NNI's hook; unused here)."""
 
 
+class SpaceFormat(Protocol):
+    """How a tuner sees the search space and writes its parameters."""
+
+    def search_space_json(self, space: SearchSpace) -> dict[str, Any]:
+        """What `update_search_space` receives."""
+        ...
+
+    def to_architecture(
+        self, space: SearchSpace, params: Mapping[str, Any], *, source: str
+    ) -> Architecture:
+        """The architecture of parameters the tuner generated (errors name the label)."""
+        ...
+
+    def to_parameters(self, space: SearchSpace, arch: Mapping[str, Any]) -> Any:
+        """`arch` as the tuner would have written it."""
+        ...
+
+
+class ClassicFormat:
+    """archsearch's classic JSON (`SearchSpace.to_json()`) and `{"_value", "_idx"}` entries."""
+
+    def search_space_json(self, space: SearchSpace) -> dict[str, Any]:
+        return space.to_json()
+
+    def to_architecture(
+        self, space: SearchSpace, params: Mapping[str, Any], *, source: str
+    ) -> Architecture:
+        return from_parameters(space, params, source=source)
+
+    def to_parameters(self, space: SearchSpace, arch: Mapping[str, Any]) -> Parameters:
+        return to_parameters(space, arch)
+
+
 class TunerStrategy(Strategy):
     """A `Strategy` that asks a classic `Tuner` for each architecture.
 
     Build it from a tuner instance, or with `from_class` from an import name (what
     `archsearch run` does): then only the name and arguments are stored with the experiment,
-    and resume builds a fresh tuner from them.
+    and resume builds a fresh tuner from them. `space_format` is how the tuner reads the space
+    and writes parameters (default: classic JSON; an annotation experiment gives NNI-era tuners
+    NNI's format, `archsearch.annotation.nni_format`).
     """
 
-    def __init__(self, tuner: Tuner) -> None:
+    def __init__(self, tuner: Tuner, space_format: SpaceFormat | None = None) -> None:
         if not callable(getattr(tuner, "generate_parameters", None)):
             raise TypeError(
                 f"a tuner needs a generate_parameters method (subclass archsearch.classic.Tuner); "
                 f"got {type(tuner).__name__}"
             )
         self.tuner = tuner
+        self.space_format: SpaceFormat = space_format or ClassicFormat()
         self.class_spec: dict[str, Any] | None = None
         self._asked: dict[int, Parameters] = {}
 
@@ -92,10 +128,11 @@ class TunerStrategy(Strategy):
         class_name: str,
         class_args: Mapping[str, Any] | None = None,
         code_directory: str | None = None,
+        space_format: SpaceFormat | None = None,
     ) -> TunerStrategy:
         """Import `module.Class` (from `code_directory` when given) and build it with
         `class_args`."""
-        strategy = cls(load_tuner(class_name, class_args, code_directory))
+        strategy = cls(load_tuner(class_name, class_args, code_directory), space_format)
         strategy.class_spec = {
             "class_name": class_name,
             "class_args": dict(class_args or {}),
@@ -105,7 +142,7 @@ class TunerStrategy(Strategy):
 
     def reset(self, space: SearchSpace) -> None:
         self._asked = {}
-        self.tuner.update_search_space(space.to_json())
+        self.tuner.update_search_space(self.space_format.search_space_json(space))
 
     def propose(self, history: Sequence[Trial]) -> Architecture | None:
         # Storage numbers trials 1, 2, ... in the order they are asked for, so the next trial's
@@ -115,14 +152,15 @@ class TunerStrategy(Strategy):
             params = self.tuner.generate_parameters(parameter_id)
         except StopIteration:  # NoMoreTrials, or a tuner's plain StopIteration
             return None
-        arch = from_parameters(
-            self.space, params, source=f"{type(self.tuner).__name__}.generate_parameters"
-        )
+        source = f"{type(self.tuner).__name__}.generate_parameters"
+        arch = self.space_format.to_architecture(self.space, params, source=source)
         self._asked[parameter_id] = params
         return arch
 
     def learn(self, trial: Trial) -> None:
-        params = self._asked.pop(trial.id, None) or to_parameters(self.space, trial.arch)
+        params = self._asked.pop(trial.id, None)
+        if params is None:  # on resume: a trial this tuner did not generate
+            params = self.space_format.to_parameters(self.space, trial.arch)
         success = trial.status is TrialStatus.SUCCEEDED and trial.metric is not None
         if success:
             self.tuner.receive_trial_result(trial.id, params, final_value(trial))
@@ -130,13 +168,15 @@ class TunerStrategy(Strategy):
 
     def __getstate__(self) -> dict[str, Any]:
         # Built from a class name: store that, so resume needs no pickle of the user's class.
+        kept = {"space_format": self.space_format}
         if self.class_spec is not None:
-            return {"class_spec": self.class_spec}
-        return {"tuner": self.tuner}
+            return {"class_spec": self.class_spec, **kept}
+        return {"tuner": self.tuner, **kept}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         spec = state.get("class_spec")
         self.tuner = load_tuner(**spec) if spec is not None else state["tuner"]
+        self.space_format = state.get("space_format") or ClassicFormat()
         self.class_spec = spec
         self._asked = {}
 
