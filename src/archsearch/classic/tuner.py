@@ -34,8 +34,9 @@ class Tuner:
     `generate_parameters`; the other methods are optional.
 
     - `update_search_space(search_space)`: the space as classic JSON (`SearchSpace.to_json()`,
-      the `archsearch ss-gen` format); called before the first `generate_parameters` and again
-      on resume.
+      the `archsearch ss-gen` format; in an annotation experiment NNI's JSON, see
+      `TunerStrategy`'s `space_format`); called before the first `generate_parameters` and
+      again on resume.
     - `generate_parameters(parameter_id)` returns `{label: {"_value": ..., "_idx": ...}}` (a
       bare value per label is accepted too); raise `NoMoreTrials` (or `StopIteration`) when done.
     - `receive_trial_result(parameter_id, parameters, value)`: `value` is the trial's final
