@@ -91,17 +91,16 @@ def config(folder: Path, **tuner: Any) -> Path:
     return path
 
 
+def archsearch_run(path: Path, storage: Path) -> subprocess.CompletedProcess[str]:
+    """`archsearch run PATH --storage STORAGE` in the config's folder."""
+    command = [sys.executable, "-m", "archsearch", "run", str(path), "--storage", str(storage)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=path.parent)
+
+
 def test_an_nni_format_tuner_drives_an_annotation_experiment(tmp_path: Path) -> None:
     code = tmp_path / "code"
     code.mkdir()
-    run = subprocess.run(
-        [sys.executable, "-m", "archsearch", "run", str(config(code))]
-        + ["--storage", str(tmp_path / "x.db")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=code,
-    )
+    run = archsearch_run(config(code), tmp_path / "x.db")
     assert run.returncode == 0, run.stderr[-3000:]
     log = [json.loads(line) for line in (code / "tuner.log").read_text().splitlines()]
     spaces = [data for kind, data in log if kind == "space"]
@@ -116,7 +115,8 @@ def test_an_nni_format_tuner_drives_an_annotation_experiment(tmp_path: Path) -> 
         assert trial.status is TrialStatus.SUCCEEDED, trial.traceback
         layer = asked[trial.id][block]["mutable_layer_0"]
         assert trial.arch["train/out"] == layer["chosen_layer"]
-        assert trial.arch["train/out/inputs"] == [("b", "c").index(n) for n in layer["chosen_inputs"]]
+        inputs = [("b", "c").index(name) for name in layer["chosen_inputs"]]
+        assert trial.arch["train/out/inputs"] == inputs
         assert trial.arch["train/w"] == asked[trial.id]["train/w/choice"]
         assert trial.metric == expected(trial.arch)
     results = [data for kind, data in log if kind == "result"]
@@ -149,7 +149,7 @@ def test_a_layer_without_a_choice_needs_no_entry_and_is_written_back_whole(tmp_p
     (tmp_path / "train.py").write_text(
         "a, b = 1, 2\n"
         '"""@nni.mutable_layers({layer_choice: [f()], fixed_inputs: [], optional_inputs: [a, b],'
-        " optional_input_size: 2, layer_output: out})\"\"\"\n"
+        ' optional_input_size: 2, layer_output: out})"""\n'
         '"""@nni.variable(nni.randint(2, 5), name=n)"""\nn = 2\n'
     )
     form, space = nni_format(tmp_path), search_space(collect(tmp_path))
@@ -184,3 +184,18 @@ def test_config_picks_the_format_and_refuses_it_where_it_means_nothing(tmp_path:
     )
     with pytest.raises(RunConfigError, match="applies to a custom tuner"):
         load_run_config(path)
+
+
+def test_a_tuner_choosing_outside_the_space_stops_the_run_with_one_line(tmp_path: Path) -> None:
+    path = config(tmp_path)
+    tuner = tmp_path / "nas_tuner.py"
+    chosen = 'layer["layer_choice"][parameter_id % 2]'
+    tuner.write_text(tuner.read_text().replace(chosen, '"div()"'))
+    run = archsearch_run(path, tmp_path / "x.db")
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert (
+        "error: NasTuner.generate_parameters: invalid architecture: label 'train/out': unknown "
+        "candidate name (got 'div()'); valid options: one of ['add(k=1)', 'mul(k=3)']"
+    ) in run.stderr
+    assert "archsearch resume" in run.stdout  # how far it got, and how to go on

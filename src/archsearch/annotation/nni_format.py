@@ -17,7 +17,7 @@ from typing import Any
 from archsearch.annotation.records import AnnotatedModule, FunctionChoice, MutableLayers, Variable
 from archsearch.annotation.space import collect, nni_block_key, nni_key, nni_search_space
 from archsearch.classic import SpaceMismatchError
-from archsearch.space import Architecture, SearchSpace
+from archsearch.space import Architecture, InvalidArchitectureError, SearchSpace
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,10 @@ class NniFormat:
                         f"labels {label!r}); they name {sorted(params)}"
                     )
                 arch[label] = params[key]
-        return space.validate(arch)
+        try:
+            return space.validate(arch)
+        except InvalidArchitectureError as exc:
+            raise InvalidArchitectureError(f"{source}: {exc}") from None
 
     def to_parameters(self, space: SearchSpace, arch: Mapping[str, Any]) -> dict[str, Any]:
         """`arch` in NNI's format (what the tuner would have returned for it)."""

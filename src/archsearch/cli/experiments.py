@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from archsearch.space import Trial, TrialStatus, best_trials
+from archsearch.space import InvalidArchitectureError, Trial, TrialStatus, best_trials
 from archsearch.storage import (
     ExperimentNotFoundError,
     ExperimentRecord,
@@ -190,13 +190,16 @@ def resume_command(args: argparse.Namespace) -> int:
 def run_and_summarise(
     experiment: Any, *, port: int | None, storage_arg: str | None, config: Any = None
 ) -> int:
-    """Run `experiment` (Ctrl-C stops it), then print how it went; exit code 0, or 130 after
-    Ctrl-C."""
+    """Run `experiment` (Ctrl-C stops it), then print how it went; exit code 0, 130 after
+    Ctrl-C, 1 when the strategy or tuner proposed an architecture outside the space."""
     code = 0
     try:
         experiment.run(config, port=port)
     except KeyboardInterrupt:
         code = 130
+    except InvalidArchitectureError as exc:  # a tuner's bug: one line, then how far it got
+        print(f"error: {exc}", file=sys.stderr)
+        code = 1
     if experiment.stored:
         print(summary(experiment.storage, experiment.id, storage_arg))
     return code
