@@ -68,11 +68,15 @@ def test_script_runs_standalone_in_fast_mode(folder: str) -> None:
 
 
 @pytest.mark.slow
-def test_enas_macro_v1_config_runs_trials(tmp_path: Path) -> None:
-    config = yaml.safe_load((EXAMPLES / "enas_macro" / "config.yml").read_text())
+@pytest.mark.parametrize("name", ["config.yml", "config_nni_tuner.yml"])
+def test_enas_macro_v1_config_runs_trials(tmp_path: Path, name: str) -> None:
+    # config_nni_tuner.yml: a custom tuner that reads NNI's JSON and returns NNI's parameters.
+    config = yaml.safe_load((EXAMPLES / "enas_macro" / name).read_text())
     config["trial"].update(
         command=f"{sys.executable} train.py --fast", codeDir=str(EXAMPLES / "enas_macro")
     )
+    if "codeDir" in config["tuner"]:  # the custom tuner's file, beside the example
+        config["tuner"]["codeDir"] = str(EXAMPLES / "enas_macro")
     config["maxTrialNum"] = 2
     path = tmp_path / "config.yml"
     path.write_text(yaml.safe_dump(config))

@@ -7,6 +7,7 @@ groups of one `@nni.mutable_layer`, as in the figure (NNI required `mutable_laye
 
     python -m archsearch.annotation train.py --fast
     archsearch run config.yml        # NNI's v1 format with PPOTuner (archsearch: PolicyBasedRL)
+    archsearch run config_nni_tuner.yml   # a custom tuner written for NNI's annotation format
 """
 
 import sys
