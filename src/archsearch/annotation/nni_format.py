@@ -80,10 +80,10 @@ class NniFormat:
             )
         arch: dict[str, Any] = {}
         for layer in self.layers:
-            for label, field in ((layer.label, "chosen_layer"), (f"{layer.label}/inputs", "")):
+            fields = ((layer.label, "chosen_layer"), (f"{layer.label}/inputs", "chosen_inputs"))
+            for label, field in fields:
                 if label not in space:
                     continue  # one candidate, or a fixed set of inputs: nothing to choose
-                field = field or "chosen_inputs"
                 entry = params.get(layer.block)
                 entry = entry.get(layer.name) if isinstance(entry, Mapping) else None
                 if not isinstance(entry, Mapping) or field not in entry:
