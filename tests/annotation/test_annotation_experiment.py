@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from archsearch.classic.config import RunConfigError, load_run_config
-from archsearch.space import TrialStatus
+from archsearch.space import Trial, TrialStatus
 from archsearch.storage import open_storage
 
 TRAIN = textwrap.dedent(
@@ -40,6 +40,13 @@ def expected(arch: dict[str, Any]) -> float:
     total = 1 + sum((2, 3)[i] for i in arch["train/out/inputs"])
     out = total + 1 if arch["train/out"] == "add(k=1)" else total * 3
     return float(out * arch["train/w"])
+
+
+def stored_trials(db: Path) -> list[Trial]:
+    """The trials of the one experiment stored in `db`."""
+    storage = open_storage(db)
+    (record,) = storage.experiments()
+    return storage.trials(record.id)
 
 
 def v1_config(folder: Path, **changes: Any) -> Path:
@@ -82,9 +89,7 @@ def test_v1_yaml_runs_annotated_trials_with_the_tuners_parameters(tmp_path: Path
         cwd=code,
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    storage = open_storage(tmp_path / "x.db")
-    (record,) = storage.experiments()
-    trials = storage.trials(record.id)
+    trials = stored_trials(tmp_path / "x.db")
     assert len(trials) == 3
     for trial in trials:
         assert trial.status is TrialStatus.SUCCEEDED, trial.traceback

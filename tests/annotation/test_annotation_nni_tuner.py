@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from test_annotation_experiment import TRAIN, expected
+from test_annotation_experiment import TRAIN, expected, stored_trials
 
 from archsearch.annotation.nni_format import nni_format
 from archsearch.annotation.space import collect, nni_search_space, search_space
@@ -22,7 +22,6 @@ from archsearch.classic import SpaceMismatchError
 from archsearch.classic.config import RunConfigError, load_run_config
 from archsearch.classic.tuner import ClassicFormat, TunerStrategy
 from archsearch.space import InvalidArchitectureError, TrialStatus
-from archsearch.storage import open_storage
 
 TUNER = textwrap.dedent(
     '''
@@ -107,9 +106,7 @@ def test_an_nni_format_tuner_drives_an_annotation_experiment(tmp_path: Path) -> 
     assert spaces == [nni_search_space(collect(code))]  # NNI's JSON, as ss-gen --nni-format
     asked = {pid: params for kind, (pid, params) in ((k, d) for k, d in log if k == "asked")}
     block = next(key for key in spaces[0] if "mutable_block" in key)
-    storage = open_storage(tmp_path / "x.db")
-    (record,) = storage.experiments()
-    trials = storage.trials(record.id)
+    trials = stored_trials(tmp_path / "x.db")
     assert len(trials) == 3
     for trial in trials:
         assert trial.status is TrialStatus.SUCCEEDED, trial.traceback
