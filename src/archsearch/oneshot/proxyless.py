@@ -269,16 +269,7 @@ class ProxylessTrainer(BilevelTrainer[ProxylessMutator]):
 
     def train_step(self, batch: Any) -> dict[str, float]:
         weight_batch, arch_batch = batch
-        x, y = self.to_device(weight_batch)
-        with self.ranks.shared_random():
-            self.mutator.reset(num_paths=1)
-        self.optimizer.zero_grad()
-        output = self.model(x)
-        loss = self.loss(output, y)
-        loss.backward()
-        self.ranks.average_gradients(self.model.parameters())
-        self.optimizer.step()
-        values = {"loss": loss.item(), **self.metrics(output.detach(), y)}
+        values = self.sampled_weight_step(weight_batch)  # `reset()` samples one path
         if arch_batch is not None:
             values.update(self.arch_step(self.to_device(arch_batch)))
         return values
