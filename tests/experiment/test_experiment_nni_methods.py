@@ -120,16 +120,16 @@ def test_an_interrupted_experiment_reads_stopped_and_a_done_one_is_not_resumed(
     exp = Experiment(TinySpace(), FunctionalEvaluator(score_model), Random(seed=0))
     exp.run(_config(tmp_path, max_trial_number=2))
     with pytest.raises(ValueError, match=f"experiment {exp.id} is done .* only a stopped or"):
-        Experiment.resume(exp.id or "", storage=db)  # as `archsearch resume` refuses it
+        Experiment.resume(exp.id, storage=db)  # as `archsearch resume` refuses it
     process = subprocess.Popen([sys.executable, "-c", "pass"])
     process.wait()
     # A runner killed with SIGKILL leaves its record "running" under a process that is gone.
-    exp.storage.update_experiment(exp.id or "", status=ExperimentStatus.RUNNING, pid=process.pid)
+    exp.storage.update_experiment(exp.id, status=ExperimentStatus.RUNNING, pid=process.pid)
     assert exp.get_status() == "STOPPED"
-    resumed = Experiment.resume(exp.id or "", storage=db, run=False)
+    resumed = Experiment.resume(exp.id, storage=db, run=False)
     assert resumed.get_status() == "STOPPED"
     # NNI users resume through the class they ran, whose constructor takes other arguments.
-    retiarii = RetiariiExperiment.resume(exp.id or "", storage=db, run=False)
+    retiarii = RetiariiExperiment.resume(exp.id, storage=db, run=False)
     assert isinstance(retiarii, RetiariiExperiment) and retiarii.id == exp.id
 
 

@@ -171,7 +171,7 @@ class Experiment:
         """NNI's status string: "INITIALIZED" (not run yet), "RUNNING", "STOPPING" (a stop was
         asked and the run is ending), "DONE", "STOPPED" (by a stop, Ctrl-C, or a killed
         process: resumable) or "ERROR" (the runner itself failed; trials failing is not it)."""
-        if self.id is None or (self._storage is None and self.status is None):
+        if not self._stored:
             return "INITIALIZED"  # nothing recorded by this object: no store opened for it
         try:
             record = self.storage.experiment(self.id)

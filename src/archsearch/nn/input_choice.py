@@ -73,15 +73,16 @@ class InputChoice(Mutable):
     def forward(self, inputs: Sequence[torch.Tensor] | Mapping[str, torch.Tensor]) -> Any:
         tensors = self.candidate_list(inputs)
         mutator = self.__dict__.get("_mutator")
-        output: torch.Tensor | list[torch.Tensor] | None
-        if mutator is None:
-            chosen = self.default_chosen()
-            output = reduce_tensors([tensors[i] for i in chosen], self.reduction)
-            mask = torch.zeros(self.n_candidates, dtype=torch.bool)
-            mask[chosen] = True
-        else:
+        if mutator is not None:
             output, mask = mutator.on_forward_input_choice(self, tensors)
-        return (output, mask) if self.return_mask else output
+            return (output, mask) if self.return_mask else output
+        chosen = self.default_chosen()
+        output = reduce_tensors([tensors[i] for i in chosen], self.reduction)
+        if not self.return_mask:  # every standalone forward but NNI v1's return_mask=True
+            return output
+        mask = torch.zeros(self.n_candidates, dtype=torch.bool)
+        mask[chosen] = True
+        return output, mask
 
     def candidate_list(
         self, inputs: Sequence[torch.Tensor] | Mapping[str, torch.Tensor]

@@ -85,14 +85,14 @@ class LayerChoice(Mutable):
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         mutator = self.__dict__.get("_mutator")
-        if mutator is None:
-            output = self[0](*args, **kwargs)
-            if self.reduction == "none":
-                output = [output]
-            mask = torch.arange(len(self)) == 0
-        else:
+        if mutator is not None:
             output, mask = mutator.on_forward_layer_choice(self, *args, **kwargs)
-        return (output, mask) if self.return_mask else output
+            return (output, mask) if self.return_mask else output
+        output = self[0](*args, **kwargs)
+        if self.reduction == "none":
+            output = [output]
+        # The mask is built only when asked for: this is every standalone forward.
+        return (output, torch.arange(len(self)) == 0) if self.return_mask else output
 
     def _candidates(self) -> list[torch.nn.Module]:
         return [m for m in self._modules.values() if m is not None]

@@ -38,9 +38,12 @@ class Repeat(Mutable):
             None if self.depth_expression is None else _only_leaf(self.depth_expression, depth)
         )
         """The value choice deciding the depth (the expression's one leaf), or None."""
-        depths: tuple[Any, ...] = (
-            self.depth_candidates() if self.depth_expression is not None else (depth,)
-        )
+        self._depths: tuple[Any, ...] | None = None
+        """The depth of each candidate of `depth_choice` (computed once: read every forward)."""
+        if self.depth_expression is not None and self.depth_choice is not None:
+            expression, candidates = self.depth_expression, self.depth_choice.candidates
+            self._depths = tuple(resolve(expression, _constant(c)) for c in candidates)
+        depths = self._depths if self._depths is not None else (depth,)
         if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in depths):
             raise ValueError(f"Repeat depths must be non-negative ints, got {list(depths)}")
         # Blocks are direct children ("0", "1", ...), so their labels read `blocks.0.op`.
@@ -63,10 +66,7 @@ class Repeat(Mutable):
 
     def depth_candidates(self) -> tuple[int, ...]:
         """The depths this Repeat may take, one per candidate of its value choice, in order."""
-        expression, choice = self.depth_expression, self.depth_choice
-        if expression is None or choice is None:
-            return (len(self.blocks),)
-        return tuple(resolve(expression, _constant(c)) for c in choice.candidates)
+        return (len(self.blocks),) if self._depths is None else self._depths
 
     def current_depth(self) -> int:
         """The depth to run now: the mutator's decision, or the first candidate standalone."""
