@@ -153,6 +153,12 @@ def take_events(
     return events
 
 
+def check_concurrency(concurrency: int) -> None:
+    """Refuse a slot count that is not a positive int (in a backend's constructor)."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be a positive int, not {concurrency!r}")
+
+
 def check_duration(seconds: float | None) -> None:
     """Refuse a `max_duration` that is not a positive number of seconds (in `submit`)."""
     if seconds is not None and not seconds > 0:

@@ -29,6 +29,7 @@ from archsearch.execution.base import (
     Job,
     MetricReport,
     TrialResult,
+    check_concurrency,
     check_duration,
     take_events,
 )
@@ -100,8 +101,7 @@ class LocalBackend(Backend):
         start_method: str = "spawn",
         grace_period: float = 2.0,
     ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be a positive int, not {concurrency!r}")
+        check_concurrency(concurrency)
         if start_method not in START_METHODS:
             raise ValueError(
                 f"start_method must be one of {', '.join(START_METHODS)}, not {start_method!r} "

@@ -30,6 +30,7 @@ from archsearch.execution.base import (
     MetricReport,
     TrialResult,
     TrialStarted,
+    check_concurrency,
     check_duration,
     take_events,
 )
@@ -39,7 +40,7 @@ from archsearch.execution.ray_placement import busy, missing
 from archsearch.execution.ray_slot import LogChunk, Started, TrialSlot
 from archsearch.execution.ray_start import RaySession, connect
 from archsearch.execution.refs import Transfer
-from archsearch.execution.worker import ended_result
+from archsearch.execution.worker import ended_result, overtime
 from archsearch.space import TrialStatus
 
 KILL_SECONDS = 0.5
@@ -64,7 +65,7 @@ class _Slot:
     attempt: int = 0  # runs of the current trial lost with their actor
     delivered: int = 0  # the trial's reports passed on, over all its runs
     seen: int = 0  # reports of the current run
-    unplaceable: str | None = None  # why the last actor of this slot was never placed
+    unplaceable: bool = False  # the last actor of this slot was never placed
 
 
 class RayBackend(Backend):
@@ -84,8 +85,7 @@ class RayBackend(Backend):
         config: RayConfig | None = None,
         gpus_per_trial: float | None = None,
     ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise ValueError(f"concurrency must be a positive int, not {concurrency!r}")
+        check_concurrency(concurrency)
         self.concurrency = concurrency
         self.config = RayConfig.of(config)
         if gpus_per_trial is not None:
@@ -172,7 +172,7 @@ class RayBackend(Backend):
             )
         slot = max(idle, key=lambda s: s.is_placed)
         slot.job, slot.attempt, slot.delivered = job, 0, 0
-        if slot.unplaceable is not None and (missing := self._missing()) is not None:
+        if slot.unplaceable and (missing := self._missing()) is not None:
             self._end(slot, TrialStatus.FAILED, missing)  # still impossible: fail at once
             return
         if slot.actor is None:
@@ -292,17 +292,15 @@ class RayBackend(Backend):
         if not slot.is_placed:
             ready, _ = self._ray.wait([slot.placed], timeout=0)
             if ready:
-                slot.is_placed, slot.unplaceable = True, None
+                slot.is_placed, slot.unplaceable = True, False
             elif time.monotonic() >= slot.requested + self.config.placement_timeout:
                 why = self._missing() or busy(self._request, self.config.placement_timeout)
-                slot.unplaceable = why
+                slot.unplaceable = True
                 self._stop(slot, TrialStatus.FAILED, why)
             return
         timer = self._timer(slot)
         if timer is not None and time.monotonic() >= timer:
-            assert slot.job.max_duration is not None
-            reason = f"the trial ran longer than max_duration ({slot.job.max_duration:g} s)"
-            self._stop(slot, TrialStatus.TIMEOUT, reason + "; its slot did not answer")
+            self._stop(slot, TrialStatus.TIMEOUT, overtime(slot.job) + "; its slot did not answer")
 
     def _drain(self, slot: _Slot) -> None:
         """Handle every message of the slot's running trial that has arrived."""
@@ -378,7 +376,7 @@ class RayBackend(Backend):
         """End the slot's trial with `status` by killing its actor; a fresh one is started."""
         self._kill(slot)
         self._end(slot, status, reason)
-        if not self._closed and slot.unplaceable is None:
+        if not self._closed and not slot.unplaceable:
             self._new_actor(slot)
 
     def _end(self, slot: _Slot, status: TrialStatus, reason: str) -> None:

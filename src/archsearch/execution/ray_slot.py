@@ -73,9 +73,8 @@ class TrialSlot:
         self.node_id = str(ray.get_runtime_context().get_node_id())
         self._spool: str | None = None  # a folder for output the driver cannot read
 
-    def placed(self) -> tuple[str, int]:
-        """Answers once the actor runs: this node's name and the actor's pid."""
-        return self.node, os.getpid()
+    def placed(self) -> None:
+        """Answers once the actor runs (the driver waits for it to know the slot is placed)."""
 
     def ready(self, timeout: float) -> bool:
         """Wait until the worker has imported everything (benchmarks, tests)."""
@@ -106,7 +105,7 @@ class TrialSlot:
                     offset += len(chunk)
                     yield LogChunk(job.trial_id, chunk)
             for event in events:
-                if isinstance(event, TrialStarted):  # a local worker's node: `Started` said it
+                if isinstance(event, TrialStarted):  # never from a LocalBackend; types need it
                     continue
                 yield event
                 if isinstance(event, TrialResult):

@@ -169,10 +169,9 @@ def _record(temp_root: Path, session_dir: str) -> Path:
     return path
 
 
-def clean_stale() -> list[int]:
+def clean_stale() -> None:
     """Stop the processes of local Rays whose starter died without stopping them (kill -9),
-    remove their files, and return the pids stopped."""
-    stopped: list[int] = []
+    and remove their files."""
     for path in sorted(_records().glob("*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -186,11 +185,9 @@ def clean_stale() -> list[int]:
             if start is not None and _start_time(pid) == start:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
-                    stopped.append(pid)
         if data.get("session_dir"):
             _remove_session(str(data["session_dir"]))
         path.unlink(missing_ok=True)
-    return stopped
 
 
 def _remove_session(session_dir: str) -> None:
