@@ -16,7 +16,7 @@ import pytest
 import yaml
 from test_annotation_experiment import TRAIN, expected, stored_trials
 
-from archsearch.annotation.nni_format import nni_format
+from archsearch.annotation.nni_format import NniFormat
 from archsearch.annotation.space import collect, nni_search_space, search_space
 from archsearch.classic import SpaceMismatchError
 from archsearch.classic.config import RunConfigError, load_run_config
@@ -123,7 +123,7 @@ def test_an_nni_format_tuner_drives_an_annotation_experiment(tmp_path: Path) -> 
 
 def test_the_format_translates_both_ways_and_names_what_is_missing(tmp_path: Path) -> None:
     (tmp_path / "train.py").write_text(TRAIN)
-    form, space = nni_format(tmp_path), search_space(collect(tmp_path))
+    form, space = NniFormat.of(collect(tmp_path)), search_space(collect(tmp_path))
     block = next(key for key in form.search_space_json(space) if "mutable_block" in key)
     params = {
         block: {"mutable_layer_0": {"chosen_layer": "mul(k=3)", "chosen_inputs": ["c"]}},
@@ -149,7 +149,7 @@ def test_a_layer_without_a_choice_needs_no_entry_and_is_written_back_whole(tmp_p
         ' optional_input_size: 2, layer_output: out})"""\n'
         '"""@nni.variable(nni.randint(2, 5), name=n)"""\nn = 2\n'
     )
-    form, space = nni_format(tmp_path), search_space(collect(tmp_path))
+    form, space = NniFormat.of(collect(tmp_path)), search_space(collect(tmp_path))
     assert space.labels == ["train/n"]
     assert form.to_architecture(space, {"train/n/randint": 4}, source="t") == {"train/n": 4}
     (block,) = (key for key in form.json if "mutable_block" in key)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from archsearch.annotation.nni_format import NniFormat
 from archsearch.annotation.records import (
     AnnotatedModule,
     Annotation,
@@ -16,13 +17,7 @@ from archsearch.annotation.records import (
     MutableLayers,
     Variable,
 )
-from archsearch.annotation.space import (
-    layer_dimensions,
-    module_dimensions,
-    nni_block_key,
-    nni_key,
-    read_module,
-)
+from archsearch.annotation.space import module_dimensions, read_module
 from archsearch.annotation.splice import inline_source
 from archsearch.classic import from_parameters
 from archsearch.space import Architecture, InvalidArchitectureError, SearchSpace, same_value
@@ -42,33 +37,6 @@ def architecture_data(data: Any) -> Mapping[str, Any]:
     return data
 
 
-def from_nni(module: AnnotatedModule, params: Mapping[str, Any]) -> dict[str, Any]:
-    """`params` with NNI's keys of this module turned into archsearch labels."""
-    result = dict(params)
-    for note in module.annotations:
-        if isinstance(note, MutableLayers):
-            block = result.pop(nni_block_key(module.module, note), None)
-            if not isinstance(block, Mapping):
-                continue
-            for i, layer in enumerate(note.layers):
-                entry = block.get(f"mutable_layer_{i}")
-                if not isinstance(entry, Mapping):
-                    continue
-                names = tuple(c.key for c in layer.candidates)
-                dims = layer_dimensions(
-                    module.prefix + layer.output, names, layer.optional_inputs, layer.size
-                )
-                for dim in dims:
-                    inputs = dim.label.endswith("/inputs")
-                    result[dim.label] = entry.get("chosen_inputs" if inputs else "chosen_layer")
-        elif isinstance(note, (Variable, FunctionChoice)):
-            func = note.func if isinstance(note, Variable) else "function_choice"
-            key = nni_key(module.module, note.name, func)
-            if key in result:
-                result[module.prefix + note.name] = result.pop(key)
-    return result
-
-
 def _prefixes(file: Path) -> list[Path]:
     """Folders the script may have been a module of (its labels then carry its module)."""
     return list(file.resolve().parents)[:6]
@@ -81,7 +49,8 @@ def resolve(file: Path, data: Mapping[str, Any]) -> tuple[AnnotatedModule, Archi
     for root, prefixed in [(file.resolve().parent, False)] + [(r, True) for r in _prefixes(file)]:
         module = read_module(file, root, prefixed=prefixed)
         space = SearchSpace(module_dimensions(module))
-        params = {k: v for k, v in from_nni(module, data).items() if k.startswith(module.prefix)}
+        relabelled = NniFormat.of([module]).relabel(data, space)  # NNI's keys, if it has them
+        params = {k: v for k, v in relabelled.items() if k.startswith(module.prefix)}
         try:
             return module, from_parameters(space, params, source="the architecture")
         except InvalidArchitectureError as exc:

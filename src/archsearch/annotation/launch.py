@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from archsearch.annotation.records import AnnotationError
+from archsearch.annotation.records import AnnotatedModule, AnnotationError
 from archsearch.annotation.space import collect, search_space
 from archsearch.space import SearchSpace
 
@@ -53,10 +53,10 @@ def annotated_command(command: str | Sequence[str]) -> str | list[str]:
 
 def annotated_space(
     use: Any, nas_mode: Any, given: list[str], code_dir: Path
-) -> SearchSpace | None:
-    """The space of the annotations under `code_dir` (read statically) for `useAnnotation:
-    true`, None for false (`given`: the search-space keys the configuration also has, which
-    are refused beside annotations)."""
+) -> tuple[SearchSpace, list[AnnotatedModule]] | None:
+    """The space of the annotations under `code_dir` (read statically, once) and the modules
+    it came from, for `useAnnotation: true`; None for false (`given`: the search-space keys
+    the configuration also has, which are refused beside annotations)."""
     if not isinstance(use, bool) and use is not None:
         raise ValueError(f"useAnnotation must be true or false, got {use!r}")
     if nas_mode not in (None, "classic_mode"):
@@ -74,7 +74,8 @@ def annotated_space(
             "false)"
         )
     try:
-        space = search_space(collect(code_dir))
+        modules = collect(code_dir)
+        space = search_space(modules)
     except (AnnotationError, OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"useAnnotation: {exc}") from None
     if not space:
@@ -82,4 +83,4 @@ def annotated_space(
             f"useAnnotation: true, but no annotation in {code_dir} leaves a choice (write "
             '"""@nni.mutable_layers(...)""" or @nni.variable annotations)'
         )
-    return space
+    return space, modules

@@ -9,13 +9,12 @@ between that and archsearch's architectures, so such a tuner drives `archsearch 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from archsearch.annotation.records import AnnotatedModule, FunctionChoice, MutableLayers, Variable
-from archsearch.annotation.space import collect, nni_block_key, nni_key, nni_search_space
+from archsearch.annotation.space import nni_block_key, nni_key, nni_search_space
 from archsearch.classic import SpaceMismatchError
 from archsearch.space import Architecture, InvalidArchitectureError, SearchSpace
 
@@ -69,6 +68,31 @@ class NniFormat:
         """NNI's JSON of the annotations (`ss-gen --annotations --nni-format`)."""
         return dict(self.json)
 
+    def paths(self, space: SearchSpace) -> dict[str, tuple[str, ...]]:
+        """Where each label of `space` that these annotations choose sits in NNI's parameters:
+        `(block, "mutable_layer_i", "chosen_layer" | "chosen_inputs")` or `(key,)`. A layer with
+        one candidate, or a fixed set of inputs, has nothing to choose and no label."""
+        paths: dict[str, tuple[str, ...]] = {}
+        for layer in self.layers:
+            paths[layer.label] = (layer.block, layer.name, "chosen_layer")
+            paths[f"{layer.label}/inputs"] = (layer.block, layer.name, "chosen_inputs")
+        paths.update((label, (key,)) for label, key in self.values)
+        return {label: path for label, path in paths.items() if label in space}
+
+    def relabel(self, params: Mapping[str, Any], space: SearchSpace) -> dict[str, Any]:
+        """`params` with NNI's entries turned into archsearch labels; other keys are kept and
+        absent entries skipped (the caller checks what is missing)."""
+        paths = self.paths(space)
+        result = {key: value for key, value in params.items() if key not in self._roots()}
+        for label, path in paths.items():
+            found, value = _lookup(params, path)
+            if found:
+                result[label] = value
+        return result
+
+    def _roots(self) -> set[str]:
+        return {layer.block for layer in self.layers} | {key for _, key in self.values}
+
     def to_architecture(
         self, space: SearchSpace, params: Mapping[str, Any], *, source: str
     ) -> Architecture:
@@ -79,27 +103,16 @@ class NniFormat:
                 f"{type(params).__name__}"
             )
         arch: dict[str, Any] = {}
-        for layer in self.layers:
-            fields = ((layer.label, "chosen_layer"), (f"{layer.label}/inputs", "chosen_inputs"))
-            for label, field in fields:
-                if label not in space:
-                    continue  # one candidate, or a fixed set of inputs: nothing to choose
-                entry = params.get(layer.block)
-                entry = entry.get(layer.name) if isinstance(entry, Mapping) else None
-                if not isinstance(entry, Mapping) or field not in entry:
-                    raise SpaceMismatchError(
-                        f"{source}: the parameters have no {layer.block} → {layer.name} → "
-                        f"{field} (the choice archsearch labels {label!r})"
-                    )
-                arch[label] = entry[field]
-        for label, key in self.values:
-            if label in space:
-                if key not in params:
-                    raise SpaceMismatchError(
-                        f"{source}: the parameters have no {key!r} (the choice archsearch "
-                        f"labels {label!r}); they name {sorted(params)}"
-                    )
-                arch[label] = params[key]
+        for label, path in self.paths(space).items():
+            found, arch[label] = _lookup(params, path)
+            if not found:
+                where = f"no {path[0]!r}; they name {sorted(params)}"
+                if len(path) > 1:
+                    where = "no " + " → ".join(path)
+                raise SpaceMismatchError(
+                    f"{source}: the parameters have {where} (the choice archsearch labels "
+                    f"{label!r})"
+                )
         try:
             return space.validate(arch)
         except InvalidArchitectureError as exc:
@@ -124,6 +137,11 @@ class NniFormat:
         return params
 
 
-def nni_format(code_directory: str | os.PathLike[str]) -> NniFormat:
-    """The NNI format of the annotations under `code_directory` (read statically)."""
-    return NniFormat.of(collect(code_directory))
+def _lookup(params: Mapping[str, Any], path: tuple[str, ...]) -> tuple[bool, Any]:
+    """(found, value) of the entry at `path` in nested mappings."""
+    value: Any = params
+    for key in path:
+        if not isinstance(value, Mapping) or key not in value:
+            return False, None
+        value = value[key]
+    return True, value

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from archsearch.annotation.launch import ROOT_ENV, annotated_command, annotated_space
-from archsearch.annotation.nni_format import nni_format
+from archsearch.annotation.nni_format import NniFormat
 from archsearch.classic.config_keys import RunConfigError as RunConfigError  # re-exported
 from archsearch.classic.config_keys import existing_dir, normalise_keys
 from archsearch.classic.legacy_config import LegacyConfigError, from_v1, is_v1
@@ -122,24 +122,26 @@ def load_run_config(path: str | os.PathLike[str]) -> RunConfig:
     settings = _settings(raw, folder, path)
     trial_command = command if isinstance(command, str) else [str(c) for c in command]
     env: dict[str, str] = {}
-    space = None
-    annotated = False
+    annotated = None
     if "use_annotation" in raw or "nas_mode" in raw:
         given = [KEYS[k] for k in ("search_space_file", "search_space") if k in raw]
         try:  # NNI's useAnnotation: the space comes from the annotated code (annotation/)
-            space = annotated_space(raw.get("use_annotation"), raw.get("nas_mode"), given, code_dir)
-            if space is not None:
+            annotated = annotated_space(
+                raw.get("use_annotation"), raw.get("nas_mode"), given, code_dir
+            )
+            if annotated is not None:
                 trial_command = annotated_command(trial_command)
-                env[ROOT_ENV] = str(code_dir)
-                annotated = True
         except ValueError as exc:
             raise RunConfigError(f"{path}: {exc}") from None
-    if space is None:
-        space = _search_space(raw, folder, path)
-    tuner = tuner_section(raw, folder, path, settings, annotated)
+    if annotated is not None:
+        space, modules = annotated
+        env[ROOT_ENV] = str(code_dir)
+    else:
+        space, modules = _search_space(raw, folder, path), []
+    tuner = tuner_section(raw, folder, path, settings, annotated is not None)
     space_format = None
     if tuner.get("search_space_format") == "nni":
-        space_format = nni_format(code_dir)
+        space_format = NniFormat.of(modules)
     build_strategy(tuner, path, space_format)  # fail now, not after the experiment was recorded
     return RunConfig(
         path=file,
