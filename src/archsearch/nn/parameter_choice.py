@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from archsearch.space import same_value, to_json_value
+from archsearch.nn.value_choice import same_choice
 
 
 @dataclass
@@ -92,7 +92,7 @@ class ModelParameterChoice:
             return _candidate(values, frame.fixed[label], label)
         if default is None:
             return values[0]
-        if any(_same(default, v) for v in values):
+        if any(same_choice(default, v) for v in values):
             return default
         if callable(default):
             return _candidate(values, default(list(values)), label)
@@ -112,16 +112,9 @@ class ModelParameterChoice:
         return sequence[-1]
 
 
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return same_value(to_json_value(a), to_json_value(b))
-    except TypeError:
-        return bool(a == b)
-
-
 def _candidate(values: tuple[Any, ...], value: Any, label: str) -> Any:
     for candidate in values:
-        if _same(candidate, value):
+        if same_choice(candidate, value):
             return candidate
     raise ValueError(f"ModelParameterChoice {label!r}: {value!r} is not one of {list(values)}")
 

@@ -66,7 +66,7 @@ class ChoiceExpression:
                 value = next(remaining)
             except StopIteration:
                 raise ValueError(f"too few values to evaluate {self!r}") from None
-            if not any(_same(value, c) for c in leaf.candidates):
+            if not any(same_choice(value, c) for c in leaf.candidates):
                 raise ValueError(f"{value!r} is not one of the candidates of {leaf!r}")
             return value
 
@@ -86,7 +86,7 @@ class ChoiceExpression:
                 raise KeyError(f"the sample has no value for label {leaf.label!r}")
             value = sample[leaf.label]
             for candidate in leaf.candidates:
-                if _same(value, candidate):
+                if same_choice(value, candidate):
                     return candidate
             raise ValueError(f"{value!r} is not one of the candidates of {leaf!r}")
 
@@ -190,7 +190,7 @@ class ChoiceExpression:
 _END = object()
 
 
-def _same(value: Any, candidate: Any) -> bool:
+def same_choice(value: Any, candidate: Any) -> bool:
     """Whether `value` is `candidate` as JSON sees it (a list for a tuple; never True for 1)."""
     try:
         return same_value(to_json_value(value), to_json_value(candidate))
