@@ -290,9 +290,22 @@ class BaseOneShotTrainer(ABC, Generic[M]):
             output = self.model(x)
             loss = self.loss(output, y)
             loss.backward()
-            self.ranks.average_gradients(self.model.parameters())
-            self.optimizer.step()
+            self.optimizer_step(self.optimizer, self.model.parameters())
         return {"loss": loss.item(), **self.metrics(output.detach(), y)}
+
+    def optimizer_step(
+        self,
+        optimizer: torch.optim.Optimizer,
+        params: Iterable[torch.Tensor],
+        grad_clip: float | None = None,
+    ) -> None:
+        """After a backward: average `params`' gradients over the ranks, clip their norm to
+        `grad_clip` (None or 0: no clipping), then step `optimizer`."""
+        params = list(params)
+        self.ranks.average_gradients(params)
+        if grad_clip is not None and grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(params, grad_clip)
+        optimizer.step()
 
     def loader(self, dataset: Dataset[Any], shuffle: bool = False) -> DataLoader[Any]:
         """A DataLoader with the trainer's batch size and workers (of this rank's shard)."""

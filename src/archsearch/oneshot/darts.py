@@ -158,10 +158,7 @@ class DartsTrainer(BilevelTrainer[DartsMutator]):
         loss = self.loss(output, y)
         # Only the weights collect gradients here: the alphas learn from the architecture step.
         loss.backward(inputs=weights)
-        self.ranks.average_gradients(weights)
-        if self.grad_clip is not None and self.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(weights, self.grad_clip)
-        self.optimizer.step()
+        self.optimizer_step(self.optimizer, weights, self.grad_clip)
         return {"loss": loss.item(), **self.metrics(output.detach(), y)}
 
     def arch_step(self, train_batch: Batch, valid_batch: Batch) -> float:
@@ -169,8 +166,7 @@ class DartsTrainer(BilevelTrainer[DartsMutator]):
         architecture batch; returns the validation loss it saw. Weights are not changed."""
         self.arch_optimizer.zero_grad()
         loss = self.arch_backward(train_batch, valid_batch)
-        self.ranks.average_gradients(self.mutator.parameters())
-        self.arch_optimizer.step()
+        self.optimizer_step(self.arch_optimizer, self.mutator.parameters())
         return loss
 
     def arch_backward(self, train_batch: Batch, valid_batch: Batch) -> float:

@@ -179,10 +179,7 @@ class EnasTrainer(BaseOneShotTrainer[EnasMutator]):
         else:
             logits, loss = output, self.loss(output, y)
         loss.backward()
-        self.ranks.average_gradients(self._weights)
-        if self.grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(self._weights, self.grad_clip)
-        self.optimizer.step()
+        self.optimizer_step(self.optimizer, self._weights, self.grad_clip)
         return {"loss": loss.item(), **self.metrics(logits.detach(), y)}
 
     @torch.no_grad()  # the child step needs only the path, not the controller's graph

@@ -259,10 +259,7 @@ class GdasTrainer(BilevelTrainer[GdasMutator]):
         output = self.model(x)
         loss = self.loss(output, y)
         loss.backward()
-        self.ranks.average_gradients(self._weights)
-        if self.grad_clip is not None and self.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self._weights, self.grad_clip)
-        self.optimizer.step()
+        self.optimizer_step(self.optimizer, self._weights, self.grad_clip)
         return {
             "loss": loss.item(),
             **self.metrics(output.detach(), y),
@@ -281,6 +278,5 @@ class GdasTrainer(BilevelTrainer[GdasMutator]):
         loss = self.loss(self.model(x), y)
         if alphas:
             loss.backward(inputs=alphas)
-            self.ranks.average_gradients(alphas)
-            self.arch_optimizer.step()
+            self.optimizer_step(self.arch_optimizer, alphas)
         return loss.item()

@@ -290,9 +290,8 @@ class ProxylessTrainer(BilevelTrainer[ProxylessMutator]):
             loss = self.regularised(loss, cost)
             values["expected_cost"] = cost.item()
         loss.backward(inputs=alphas)
-        self.ranks.average_gradients(alphas)
-        before = mutator.snapshot()
-        self.arch_optimizer.step()
+        before = mutator.snapshot()  # the alphas' values, before the step
+        self.optimizer_step(self.arch_optimizer, alphas)
         mutator.rescale(before)
         return values
 
