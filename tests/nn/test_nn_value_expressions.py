@@ -14,12 +14,15 @@ from typing import Any
 
 import pytest
 import torch
+from torch.nn import functional as F
+from torch.utils.data import TensorDataset
 
 import archsearch
 import archsearch.nn as nn
 from archsearch.evaluator import FunctionalEvaluator
 from archsearch.experiment import ExperimentConfig, RetiariiExperiment
 from archsearch.mutator import RandomMutator, ReplayMutator
+from archsearch.oneshot import RandomTrainer
 from archsearch.strategy import GridSearch
 
 A = nn.ValueChoice([1, 2, 3], label="a")
@@ -186,6 +189,12 @@ def test_model_parameter_choice_is_a_plain_value_that_fix_rebuilds() -> None:
     torch.testing.assert_close(same.head.weight, model.head.weight)
     with pytest.raises(TypeError, match="ModelParameterChoice"):
         RandomMutator(ParameterNet(3))
+    data = TensorDataset(torch.zeros(4, 8), torch.zeros(4, dtype=torch.long))
+    model = ParameterNet(3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    trainer = RandomTrainer(model, F.cross_entropy, None, optimizer, 1, data, data)
+    with pytest.raises(TypeError, match="ModelParameterChoice"):  # so does every trainer
+        trainer.train()
     with pytest.raises(TypeError, match=r"use archsearch\.fix"):
         archsearch.apply_fixed_architecture(ParameterNet(3), {"dim": 8, "op": "0"})
 
