@@ -65,7 +65,6 @@ class SoftmaxPolicy(Policy):
         self.options = list(dim.options())
         self.index = {_key(v): i for i, v in enumerate(self.options)}
         self.theta = [0.0] * len(self.options)
-        self._values = [to_json_value(v) for v in self.options]
         self._sums: tuple[list[float], list[float]] = ([], [])  # (theta, cumulative softmax)
 
     def sample(self, rng: random.Random) -> Any:
@@ -76,8 +75,8 @@ class SoftmaxPolicy(Policy):
         if theta != self.theta:
             sums = list(accumulate(softmax(self.theta)))
             self._sums = (list(self.theta), sums)
-        value = self._values[bisect.bisect(sums, rng.random() * sums[-1], 0, len(sums) - 1)]
-        return to_json_value(value) if isinstance(value, (list, dict)) else value
+        value = self.options[bisect.bisect(sums, rng.random() * sums[-1], 0, len(sums) - 1)]
+        return to_json_value(value) if isinstance(value, (list, dict)) else value  # a caller's copy
 
     def grad_log_prob(self, value: Any) -> list[float]:
         chosen = self.index[_key(value)]
