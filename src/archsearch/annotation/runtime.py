@@ -27,6 +27,8 @@ from archsearch.space import Dimension, InputChoiceDim, LayerChoiceDim, SearchSp
 log = logging.getLogger("archsearch.annotation")
 
 _decided: dict[str, Any] = {}
+_layers: dict[str, tuple[str, list[str]]] = {}
+"""Each mutable layer's decision (candidate name, chosen inputs), by label."""
 
 __all__ = [
     "choice",
@@ -85,6 +87,7 @@ def function_choice(
 def reset() -> None:
     """Forget the choices made (for tests that run several scripts in one process)."""
     _decided.clear()
+    _layers.clear()
 
 
 def _layer_decision(
@@ -94,6 +97,8 @@ def _layer_decision(
     inputs: tuple[str, ...],
     size: tuple[int, int],
 ) -> tuple[str, list[str]]:
+    if label in _layers:  # decided: a layer in a forward pass runs every batch
+        return _layers[label]
     dims = layer_dimensions(label, names, inputs, size)
     block, index = nni_ref
 
@@ -115,6 +120,7 @@ def _layer_decision(
             name = value
         elif isinstance(dim, InputChoiceDim):
             chosen = [inputs[i] for i in value]
+    _layers[label] = name, chosen
     return name, chosen
 
 
